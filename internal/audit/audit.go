@@ -1,0 +1,140 @@
+// Package audit runs one audit: it discovers targets, collects table facts,
+// evaluates them against the policy and tallies the KPIs. Commands that act
+// on tables (enable, drill) start from its result, so they never re-derive a
+// verdict their own way.
+package audit
+
+import (
+	"context"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pitrguard/pitrguard/internal/awsx"
+	"github.com/pitrguard/pitrguard/internal/config"
+	"github.com/pitrguard/pitrguard/internal/inventory"
+	"github.com/pitrguard/pitrguard/internal/model"
+	"github.com/pitrguard/pitrguard/internal/policy"
+	"github.com/pitrguard/pitrguard/internal/pricing"
+	"github.com/pitrguard/pitrguard/internal/report"
+)
+
+// Params configure an audit.
+type Params struct {
+	Scope    inventory.Scope
+	Policy   *config.Config
+	Prices   *pricing.Table
+	Now      time.Time
+	Progress inventory.Progress
+	// Only, if set, restricts the audit to matching tables.
+	Only func(account, region, name string) bool
+	// TableWorkers bounds tables described at once per account-region.
+	TableWorkers int
+}
+
+// Entry is one table's facts and evaluation.
+type Entry struct {
+	Table  *model.Table
+	Eval   policy.Result
+	Result report.TableResult
+}
+
+// Result is an audit's outcome.
+type Result struct {
+	Report  *report.Audit
+	Entries []Entry // sorted like Report.Tables
+	// Interrupted is true when the context ended before the audit finished.
+	Interrupted bool
+}
+
+// Run performs the audit.
+func Run(ctx context.Context, p *awsx.Provider, prm Params) *Result {
+	start := time.Now()
+	targets, errs := inventory.Discover(ctx, p, prm.Scope)
+	ev := policy.New(prm.Policy, prm.Now)
+	tally := policy.NewTally()
+	var (
+		mu      sync.Mutex
+		entries []Entry
+	)
+	col := inventory.NewCollector(p, inventory.Options{
+		Concurrency: prm.Scope.Concurrency, TableWorkers: prm.TableWorkers,
+		Progress: prm.Progress, Only: prm.Only,
+	})
+	errs = append(errs, col.Collect(ctx, targets, func(t *model.Table) {
+		r := ev.Evaluate(t)
+		cost, est := prm.Prices.PITRMonthly(t.Region, t.BillableBytes())
+		if !t.DescribeKnown {
+			est = true
+		}
+		e := Entry{Table: t, Eval: r, Result: report.NewTableResult(t, r, cost, est)}
+		mu.Lock()
+		entries = append(entries, e)
+		tally.Add(t, r, cost)
+		mu.Unlock()
+	})...)
+
+	// Table-level read errors are listed too, so every UNKNOWN has its cause
+	// next to it in errors[]; they do not make coverage incomplete.
+	coverage := len(errs) == 0
+	for _, e := range entries {
+		for _, re := range e.Table.ReadErrors {
+			errs = append(errs, model.ScanError{Account: e.Table.Account, Region: e.Table.Region, Table: e.Table.Name,
+				Code: re.Code, Reason: re.Reason, Message: re.Op + ": " + re.Message})
+		}
+	}
+	interrupted := ctx.Err() != nil
+	if interrupted {
+		coverage = false
+	}
+	inventory.SortErrors(errs)
+	results := make([]report.TableResult, len(entries))
+	for i := range entries {
+		results[i] = entries[i].Result
+	}
+	report.SortTables(results)
+	sortEntries(entries)
+
+	accounts := map[string]bool{}
+	for _, t := range targets {
+		accounts[t.Account] = true
+	}
+	calls := map[string]int64{}
+	var throttles int64
+	for _, oc := range p.Stats().Snapshot() {
+		calls[oc.Op] = oc.Calls
+		throttles += oc.Throttles
+	}
+	if errs == nil {
+		errs = []model.ScanError{}
+	}
+	return &Result{
+		Report: &report.Audit{
+			SchemaVersion: report.SchemaVersion,
+			GeneratedAt:   prm.Now.UTC().Truncate(time.Second),
+			Tables:        results,
+			Errors:        errs,
+			Summary:       tally.Summary(coverage),
+			Run: report.RunInfo{
+				Caller: p.Caller().ARN, Policy: prm.Policy.Source, Prices: prm.Prices.Source,
+				Accounts: len(accounts), Targets: len(targets),
+				DurationSeconds: time.Since(start).Seconds(), APICalls: calls, Throttles: throttles,
+			},
+		},
+		Entries:     entries,
+		Interrupted: interrupted,
+	}
+}
+
+func sortEntries(es []Entry) {
+	less := func(a, b *model.Table) bool {
+		if a.Account != b.Account {
+			return a.Account < b.Account
+		}
+		if a.Region != b.Region {
+			return a.Region < b.Region
+		}
+		return a.Name < b.Name
+	}
+	sort.Slice(es, func(i, j int) bool { return less(es[i].Table, es[j].Table) })
+}

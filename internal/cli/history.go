@@ -1,0 +1,117 @@
+package cli
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pitrguard/pitrguard/internal/policy"
+	"github.com/pitrguard/pitrguard/internal/report"
+	"github.com/pitrguard/pitrguard/internal/store"
+)
+
+type historyOptions struct {
+	Limit  int
+	Kind   string
+	Format string
+}
+
+func newHistoryCmd(f *Factory, g *GlobalOptions) *cobra.Command {
+	opts := &historyOptions{}
+	cmd := &cobra.Command{
+		Use:     "history",
+		GroupID: "audit",
+		Short:   "List recent runs with their KPIs",
+		Long: `History lists the runs recorded in the history database, newest first, with
+each audit's compliance rate, counts and coverage.`,
+		Example: `  pitrguard history
+  pitrguard history --limit 50 --format json
+  pitrguard history --db ./team.db`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if opts.Limit < 1 {
+				return FlagErrorf("--limit must be at least 1")
+			}
+			if opts.Format != "table" && opts.Format != "json" {
+				return FlagErrorf("--format %q is not supported; use table or json", opts.Format)
+			}
+			if g.NoStore {
+				return FlagErrorf("history reads the history database; drop --no-store")
+			}
+			db, err := f.openStore(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			runs, err := db.Runs(cmd.Context(), opts.Kind, opts.Limit)
+			if err != nil {
+				return fmt.Errorf("read history from %s: %w", db.Path(), err)
+			}
+			return writeHistory(f, opts.Format, runs)
+		},
+	}
+	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "how many runs to list")
+	cmd.Flags().StringVar(&opts.Kind, "kind", "", "only runs of this kind (audit)")
+	cmd.Flags().StringVarP(&opts.Format, "format", "f", "table", "output format: table or json")
+	return cmd
+}
+
+type historyRun struct {
+	ID               int64           `json:"id"`
+	Kind             string          `json:"kind"`
+	StartedAt        string          `json:"started_at"`
+	FinishedAt       *string         `json:"finished_at"`
+	Status           string          `json:"status"`
+	Caller           string          `json:"caller"`
+	CoverageComplete bool            `json:"coverage_complete"`
+	Summary          json.RawMessage `json:"summary"`
+}
+
+func writeHistory(f *Factory, format string, runs []store.Run) error {
+	if format == "json" {
+		out := make([]historyRun, 0, len(runs))
+		for _, r := range runs {
+			h := historyRun{ID: r.ID, Kind: r.Kind, StartedAt: r.StartedAt.UTC().Format("2006-01-02T15:04:05Z"),
+				Status: r.Status, Caller: r.Caller, CoverageComplete: r.CoverageComplete, Summary: r.Summary}
+			if r.FinishedAt != nil {
+				s := r.FinishedAt.UTC().Format("2006-01-02T15:04:05Z")
+				h.FinishedAt = &s
+			}
+			out = append(out, h)
+		}
+		return report.WriteJSON(f.IO.Out, map[string]any{"schema_version": report.SchemaVersion, "runs": out})
+	}
+	if len(runs) == 0 {
+		fmt.Fprintln(f.IO.ErrOut, "No runs recorded yet. Run `pitrguard audit` first.")
+		return nil
+	}
+	rows := make([][]string, 0, len(runs))
+	for _, r := range runs {
+		var s policy.Summary
+		_ = json.Unmarshal(r.Summary, &s)
+		cov := "complete"
+		if !r.CoverageComplete {
+			cov = "INCOMPLETE"
+		}
+		rate := "-"
+		if r.Kind == "audit" && r.Status != "running" {
+			rate = fmt.Sprintf("%.1f%%", s.ComplianceRate*100)
+		}
+		rows = append(rows, []string{strconv.FormatInt(r.ID, 10), r.StartedAt.UTC().Format("2006-01-02 15:04:05"), r.Kind, r.Status,
+			strconv.Itoa(s.Tables), rate, strconv.Itoa(s.NonCompliant), strconv.Itoa(s.Unknown), strconv.Itoa(s.SnapshotGapTables),
+			fmt.Sprintf("%.2f", s.GapMonthlyCostUSD), cov, shortCaller(r.Caller)})
+	}
+	tty := f.IO.IsStdoutTTY()
+	return report.Table(f.IO.Out, report.Style{Aligned: tty},
+		[]string{"RUN", "STARTED (UTC)", "KIND", "STATUS", "TABLES", "COMPLIANCE", "NON_COMPLIANT", "UNKNOWN", "GAP_CRITICAL", "GAP$/MO", "COVERAGE", "CALLER"}, rows)
+}
+
+func shortCaller(arn string) string {
+	if i := strings.LastIndex(arn, ":"); i >= 0 {
+		return arn[i+1:]
+	}
+	return arn
+}

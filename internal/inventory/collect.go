@@ -1,0 +1,332 @@
+package inventory
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pitrguard/pitrguard/internal/awsx"
+	"github.com/pitrguard/pitrguard/internal/model"
+)
+
+// TableReader is the read-only part of the DynamoDB API the audit uses.
+type TableReader interface {
+	ListTables(context.Context, *dynamodb.ListTablesInput, ...func(*dynamodb.Options)) (*dynamodb.ListTablesOutput, error)
+	DescribeTable(context.Context, *dynamodb.DescribeTableInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error)
+	DescribeContinuousBackups(context.Context, *dynamodb.DescribeContinuousBackupsInput, ...func(*dynamodb.Options)) (*dynamodb.DescribeContinuousBackupsOutput, error)
+	ListTagsOfResource(context.Context, *dynamodb.ListTagsOfResourceInput, ...func(*dynamodb.Options)) (*dynamodb.ListTagsOfResourceOutput, error)
+}
+
+// TagReader is the Resource Groups Tagging API call used to read tags in bulk.
+type TagReader interface {
+	GetResources(context.Context, *resourcegroupstaggingapi.GetResourcesInput, ...func(*resourcegroupstaggingapi.Options)) (*resourcegroupstaggingapi.GetResourcesOutput, error)
+}
+
+// Options tune collection.
+type Options struct {
+	// Concurrency bounds the account-regions scanned at once.
+	Concurrency int
+	// TableWorkers bounds the tables described at once within one account-region.
+	TableWorkers int
+	// Progress, if set, is told about finished tables and targets.
+	Progress Progress
+	// Only, if set, keeps just the tables it returns true for (before any
+	// per-table call is made).
+	Only func(account, region, name string) bool
+}
+
+// Progress receives collection progress.
+type Progress interface {
+	AddTotal(tables int)
+	TableDone()
+}
+
+// Collector reads table facts through a Provider.
+type Collector struct {
+	p    *awsx.Provider
+	opts Options
+}
+
+// NewCollector returns a Collector.
+func NewCollector(p *awsx.Provider, opts Options) *Collector {
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 16
+	}
+	if opts.TableWorkers <= 0 {
+		opts.TableWorkers = 8
+	}
+	return &Collector{p: p, opts: opts}
+}
+
+type listed struct {
+	target model.Target
+	cfg    aws.Config
+	names  []string
+	tags   map[string]map[string]string // by ARN; nil when bulk tags failed
+}
+
+// Collect scans targets and calls sink once per table (from several
+// goroutines; sink must be safe for concurrent use). Targets that cannot be
+// listed are returned as errors. Work on the account-regions with the most
+// tables starts first, because the per-account-region limit of
+// DescribeContinuousBackups makes the largest one the critical path.
+func (c *Collector) Collect(ctx context.Context, targets []model.Target, sink func(*model.Table)) []model.ScanError {
+	var (
+		mu   sync.Mutex
+		errs []model.ScanError
+		work []*listed
+	)
+	addErr := func(e model.ScanError) { mu.Lock(); errs = append(errs, e); mu.Unlock() }
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.opts.Concurrency)
+	for _, t := range targets {
+		g.Go(func() error {
+			l, err := c.list(gctx, t)
+			if err != nil {
+				reason, code, msg := awsx.Classify(err)
+				addErr(model.ScanError{Account: t.Account, Region: t.Region, Code: code, Reason: reason, Message: "cannot list tables: " + msg})
+				return nil
+			}
+			if c.opts.Progress != nil {
+				c.opts.Progress.AddTotal(len(l.names))
+			}
+			mu.Lock()
+			work = append(work, l)
+			mu.Unlock()
+			return nil
+		})
+	}
+	_ = g.Wait()
+
+	sort.Slice(work, func(i, j int) bool {
+		if len(work[i].names) != len(work[j].names) {
+			return len(work[i].names) > len(work[j].names)
+		}
+		return work[i].target.Account+work[i].target.Region < work[j].target.Account+work[j].target.Region
+	})
+	g, gctx = errgroup.WithContext(ctx)
+	g.SetLimit(c.opts.Concurrency)
+	for _, l := range work {
+		g.Go(func() error {
+			c.describeAll(gctx, l, sink)
+			return nil
+		})
+	}
+	_ = g.Wait()
+	SortErrors(errs)
+	return errs
+}
+
+func (c *Collector) list(ctx context.Context, t model.Target) (*listed, error) {
+	cfg, err := c.p.Account(ctx, t.Account)
+	if err != nil {
+		return nil, err
+	}
+	cfg = awsx.ForRegion(cfg, t.Region)
+	l := &listed{target: t, cfg: cfg}
+	db := dynamodb.NewFromConfig(cfg)
+	pg := dynamodb.NewListTablesPaginator(db, &dynamodb.ListTablesInput{}, func(o *dynamodb.ListTablesPaginatorOptions) {
+		o.StopOnDuplicateToken = true
+	})
+	for pg.HasMorePages() {
+		out, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil, err
+		}
+		for _, n := range out.TableNames {
+			if c.opts.Only == nil || c.opts.Only(t.Account, t.Region, n) {
+				l.names = append(l.names, n)
+			}
+		}
+	}
+	if len(l.names) > 0 {
+		l.tags = bulkTags(ctx, resourcegroupstaggingapi.NewFromConfig(cfg))
+	}
+	return l, nil
+}
+
+// bulkTags reads the tags of every tagged table in one account-region with the
+// Resource Groups Tagging API (one call per 100 tables). Untagged tables are
+// absent from its answer, as in AWS. It returns nil when the API fails, and
+// the caller falls back to ListTagsOfResource per table.
+func bulkTags(ctx context.Context, c TagReader) map[string]map[string]string {
+	tags := map[string]map[string]string{}
+	pg := resourcegroupstaggingapi.NewGetResourcesPaginator(c, &resourcegroupstaggingapi.GetResourcesInput{
+		ResourceTypeFilters: []string{"dynamodb:table"},
+		ResourcesPerPage:    aws.Int32(100),
+	})
+	for pg.HasMorePages() {
+		out, err := pg.NextPage(ctx)
+		if err != nil {
+			return nil
+		}
+		for _, m := range out.ResourceTagMappingList {
+			t := map[string]string{}
+			for _, kv := range m.Tags {
+				t[aws.ToString(kv.Key)] = aws.ToString(kv.Value)
+			}
+			tags[aws.ToString(m.ResourceARN)] = t
+		}
+	}
+	return tags
+}
+
+func (c *Collector) describeAll(ctx context.Context, l *listed, sink func(*model.Table)) {
+	db := dynamodb.NewFromConfig(l.cfg)
+	next := atomic.Int64{}
+	var wg sync.WaitGroup
+	for range min(c.opts.TableWorkers, len(l.names)) {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(l.names) {
+					return
+				}
+				t := c.describe(ctx, db, l, l.names[i])
+				sink(t)
+				if c.opts.Progress != nil {
+					c.opts.Progress.TableDone()
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func (c *Collector) describe(ctx context.Context, db TableReader, l *listed, name string) *model.Table {
+	t := &model.Table{Account: l.target.Account, Region: l.target.Region, Name: name, Tags: map[string]string{}, Replicas: []model.Replica{}}
+	t.ARN = arn.ARN{Partition: c.p.Caller().Partition, Service: "dynamodb", Region: t.Region, AccountID: t.Account, Resource: "table/" + name}.String()
+	readErr := func(op string, err error) {
+		reason, code, msg := awsx.Classify(err)
+		t.ReadErrors = append(t.ReadErrors, model.ReadError{Op: op, Code: code, Reason: reason, Message: msg})
+	}
+
+	dt, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	if err != nil {
+		readErr("DescribeTable", err)
+		var nf *ddbtypes.ResourceNotFoundException
+		if errors.As(err, &nf) {
+			return t // vanished between ListTables and DescribeTable: nothing else to read
+		}
+	} else {
+		fillDescription(t, dt.Table)
+	}
+
+	cb, err := db.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(name)})
+	if err != nil {
+		readErr("DescribeContinuousBackups", err)
+	} else {
+		t.PITR = pitrOf(cb.ContinuousBackupsDescription)
+	}
+
+	switch {
+	case l.tags != nil:
+		if tags, ok := l.tags[t.ARN]; ok {
+			t.Tags = tags
+		}
+		t.TagsKnown = true
+	case t.DescribeKnown:
+		tags, err := listTags(ctx, db, t.ARN)
+		if err != nil {
+			readErr("ListTagsOfResource", err)
+		} else {
+			t.Tags, t.TagsKnown = tags, true
+		}
+	}
+	return t
+}
+
+func listTags(ctx context.Context, db TableReader, tableARN string) (map[string]string, error) {
+	tags := map[string]string{}
+	in := &dynamodb.ListTagsOfResourceInput{ResourceArn: aws.String(tableARN)}
+	for { // ListTagsOfResource has no paginator; loop on NextToken
+		out, err := db.ListTagsOfResource(ctx, in)
+		if err != nil {
+			return nil, err
+		}
+		for _, kv := range out.Tags {
+			tags[aws.ToString(kv.Key)] = aws.ToString(kv.Value)
+		}
+		if aws.ToString(out.NextToken) == "" {
+			return tags, nil
+		}
+		in.NextToken = out.NextToken
+	}
+}
+
+func fillDescription(t *model.Table, d *ddbtypes.TableDescription) {
+	if d == nil {
+		return
+	}
+	t.DescribeKnown = true
+	t.Status = string(d.TableStatus)
+	if a := aws.ToString(d.TableArn); a != "" {
+		t.ARN = a
+	}
+	t.SizeBytes = aws.ToInt64(d.TableSizeBytes)
+	t.ItemCount = aws.ToInt64(d.ItemCount)
+	for _, lsi := range d.LocalSecondaryIndexes {
+		t.LSISizeBytes += aws.ToInt64(lsi.IndexSizeBytes)
+	}
+	t.BillingMode = string(ddbtypes.BillingModeProvisioned)
+	if d.BillingModeSummary != nil && d.BillingModeSummary.BillingMode != "" {
+		t.BillingMode = string(d.BillingModeSummary.BillingMode)
+	}
+	t.TableClass = string(ddbtypes.TableClassStandard)
+	if d.TableClassSummary != nil && d.TableClassSummary.TableClass != "" {
+		t.TableClass = string(d.TableClassSummary.TableClass)
+	}
+	t.DeletionProtection = aws.ToBool(d.DeletionProtectionEnabled)
+	for _, r := range d.Replicas {
+		t.Replicas = append(t.Replicas, model.Replica{Region: aws.ToString(r.RegionName), Status: string(r.ReplicaStatus)})
+	}
+	sort.Slice(t.Replicas, func(i, j int) bool { return t.Replicas[i].Region < t.Replicas[j].Region })
+	if s := d.StreamSpecification; s != nil {
+		t.Stream = &model.Stream{Enabled: aws.ToBool(s.StreamEnabled), ViewType: string(s.StreamViewType)}
+	}
+	if d.CreationDateTime != nil {
+		ct := d.CreationDateTime.UTC()
+		t.CreatedAt = &ct
+	}
+}
+
+// pitrOf reads PITR from DescribeContinuousBackups. Only
+// PointInTimeRecoveryStatus means PITR: ContinuousBackupsStatus is always
+// ENABLED and says nothing about it.
+func pitrOf(d *ddbtypes.ContinuousBackupsDescription) model.PITR {
+	p := model.PITR{Known: true}
+	if d == nil || d.PointInTimeRecoveryDescription == nil {
+		return p // no description: PITR is off (the API default)
+	}
+	pd := d.PointInTimeRecoveryDescription
+	p.Enabled = pd.PointInTimeRecoveryStatus == ddbtypes.PointInTimeRecoveryStatusEnabled
+	if !p.Enabled {
+		return p
+	}
+	p.RecoveryPeriodDays = int(aws.ToInt32(pd.RecoveryPeriodInDays))
+	if p.RecoveryPeriodDays == 0 {
+		p.RecoveryPeriodDays = 35 // enabled before periods were configurable: 35 days
+	}
+	p.EarliestRestorable = utc(pd.EarliestRestorableDateTime)
+	p.LatestRestorable = utc(pd.LatestRestorableDateTime)
+	return p
+}
+
+func utc(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}

@@ -1,0 +1,161 @@
+// Package inventory discovers the accounts and regions to scan and collects
+// facts about every DynamoDB table in them (model.Table). It only reads: no
+// function here calls a mutating API.
+package inventory
+
+import (
+	"context"
+	"slices"
+	"sort"
+	"sync"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
+	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/pitrguard/pitrguard/internal/awsx"
+	"github.com/pitrguard/pitrguard/internal/model"
+)
+
+// Scope says what to scan.
+type Scope struct {
+	// Org adds every ACTIVE account of the organization.
+	Org bool
+	// Accounts are explicit account ids (the caller's own is always scanned).
+	Accounts []string
+	// Regions to scan; empty means every region enabled in each account.
+	Regions []string
+	// Concurrency bounds account set-up in parallel.
+	Concurrency int
+}
+
+// Discover resolves the scope to (account, region) targets. Accounts or
+// regions that cannot be entered are returned as errors, never dropped.
+func Discover(ctx context.Context, p *awsx.Provider, s Scope) ([]model.Target, []model.ScanError) {
+	self := p.Caller().Account
+	accounts := []string{self}
+	var errs []model.ScanError
+	if s.Org {
+		ids, err := orgAccounts(ctx, p)
+		if err != nil {
+			reason, code, msg := awsx.Classify(err)
+			errs = append(errs, model.ScanError{Account: self, Code: code, Reason: reason,
+				Message: "cannot list the organization's accounts (organizations:ListAccounts works only from the management account or a delegated administrator): " + msg})
+		}
+		accounts = append(accounts, ids...)
+	}
+	accounts = append(accounts, s.Accounts...)
+	slices.Sort(accounts)
+	accounts = slices.Compact(accounts)
+
+	var (
+		mu      sync.Mutex
+		targets []model.Target
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(s.Concurrency, 1))
+	for _, acct := range accounts {
+		g.Go(func() error {
+			ts, es := accountTargets(gctx, p, acct, s.Regions)
+			mu.Lock()
+			targets = append(targets, ts...)
+			errs = append(errs, es...)
+			mu.Unlock()
+			return nil
+		})
+	}
+	_ = g.Wait() // workers record their failures as errors
+	sort.Slice(targets, func(i, j int) bool {
+		if targets[i].Account != targets[j].Account {
+			return targets[i].Account < targets[j].Account
+		}
+		return targets[i].Region < targets[j].Region
+	})
+	SortErrors(errs)
+	return targets, errs
+}
+
+// SortErrors orders errors by account, region, table, code.
+func SortErrors(errs []model.ScanError) {
+	sort.SliceStable(errs, func(i, j int) bool {
+		a, b := errs[i], errs[j]
+		if a.Account != b.Account {
+			return a.Account < b.Account
+		}
+		if a.Region != b.Region {
+			return a.Region < b.Region
+		}
+		if a.Table != b.Table {
+			return a.Table < b.Table
+		}
+		return a.Code < b.Code
+	})
+}
+
+// orgAccounts lists the ACTIVE accounts of the organization. It uses State,
+// not the Status field that AWS retired on 2026-09-09.
+func orgAccounts(ctx context.Context, p *awsx.Provider) ([]string, error) {
+	c := organizations.NewFromConfig(p.Base())
+	var ids []string
+	pg := organizations.NewListAccountsPaginator(c, &organizations.ListAccountsInput{})
+	for pg.HasMorePages() {
+		out, err := pg.NextPage(ctx)
+		if err != nil {
+			return ids, err
+		}
+		for _, a := range out.Accounts {
+			if a.State == orgtypes.AccountStateActive {
+				ids = append(ids, aws.ToString(a.Id))
+			}
+		}
+	}
+	return ids, nil
+}
+
+func accountTargets(ctx context.Context, p *awsx.Provider, acct string, want []string) ([]model.Target, []model.ScanError) {
+	cfg, err := p.Account(ctx, acct)
+	if err != nil {
+		reason, code, msg := awsx.Classify(err)
+		return nil, []model.ScanError{{Account: acct, Code: code, Reason: reason, Message: msg}}
+	}
+	enabled, err := enabledRegions(ctx, cfg, p.Caller().Partition)
+	if len(want) == 0 {
+		if err != nil {
+			reason, code, msg := awsx.Classify(err)
+			return nil, []model.ScanError{{Account: acct, Code: code, Reason: reason,
+				Message: "cannot list enabled regions (ec2:DescribeRegions); grant it or pass --regions: " + msg}}
+		}
+		want = enabled
+	}
+	var targets []model.Target
+	var errs []model.ScanError
+	for _, r := range want {
+		// If DescribeRegions was denied, scan what was asked for and let the
+		// DynamoDB calls say whether the region answers.
+		if err == nil && !slices.Contains(enabled, r) {
+			errs = append(errs, model.ScanError{Account: acct, Region: r, Code: "RegionDisabled", Reason: model.ReasonRegionDisabled,
+				Message: "region " + r + " is not enabled in account " + acct + " (enable it in the account settings, or leave it out of --regions)"})
+			continue
+		}
+		targets = append(targets, model.Target{Account: acct, Region: r})
+	}
+	return targets, errs
+}
+
+func enabledRegions(ctx context.Context, cfg aws.Config, partition string) ([]string, error) {
+	out, err := ec2.NewFromConfig(cfg).DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
+	if err != nil {
+		return nil, err
+	}
+	var regions []string
+	for _, r := range out.Regions {
+		name := aws.ToString(r.RegionName)
+		if awsx.PartitionOf(name) == partition {
+			regions = append(regions, name)
+		}
+	}
+	slices.Sort(regions)
+	return regions, nil
+}

@@ -1,0 +1,58 @@
+// Package iostreams carries the process's standard streams with what pitrguard
+// needs to know about them: whether they are terminals, whether colour is
+// wanted, and whether the user can be asked a question.
+package iostreams
+
+import (
+	"bytes"
+	"io"
+	"os"
+
+	"golang.org/x/term"
+)
+
+// IOStreams are the standard streams.
+type IOStreams struct {
+	In     io.Reader
+	Out    io.Writer
+	ErrOut io.Writer
+
+	stdinTTY, stdoutTTY, stderrTTY bool
+	color                          bool
+}
+
+// System returns the process's streams. Colour follows NO_COLOR, CLICOLOR and
+// CLICOLOR_FORCE as most CLIs do.
+func System() *IOStreams {
+	s := &IOStreams{In: os.Stdin, Out: os.Stdout, ErrOut: os.Stderr,
+		stdinTTY:  term.IsTerminal(int(os.Stdin.Fd())),
+		stdoutTTY: term.IsTerminal(int(os.Stdout.Fd())),
+		stderrTTY: term.IsTerminal(int(os.Stderr.Fd())),
+	}
+	s.color = s.stdoutTTY && os.Getenv("NO_COLOR") == "" && os.Getenv("CLICOLOR") != "0" && os.Getenv("TERM") != "dumb"
+	if v := os.Getenv("CLICOLOR_FORCE"); v != "" && v != "0" {
+		s.color = true
+	}
+	return s
+}
+
+// Test returns streams backed by buffers: in, out, errOut.
+func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {
+	in, out, errOut := &bytes.Buffer{}, &bytes.Buffer{}, &bytes.Buffer{}
+	return &IOStreams{In: in, Out: out, ErrOut: errOut}, in, out, errOut
+}
+
+// SetTTY marks all streams as terminals or not (tests).
+func (s *IOStreams) SetTTY(tty bool) { s.stdinTTY, s.stdoutTTY, s.stderrTTY = tty, tty, tty }
+
+// IsStdoutTTY reports whether stdout is a terminal.
+func (s *IOStreams) IsStdoutTTY() bool { return s.stdoutTTY }
+
+// IsStderrTTY reports whether stderr is a terminal.
+func (s *IOStreams) IsStderrTTY() bool { return s.stderrTTY }
+
+// CanPrompt reports whether the user can answer a question.
+func (s *IOStreams) CanPrompt() bool { return s.stdinTTY && s.stderrTTY }
+
+// ColorEnabled reports whether stdout may carry ANSI colours.
+func (s *IOStreams) ColorEnabled() bool { return s.color }

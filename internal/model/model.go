@@ -1,0 +1,139 @@
+// Package model holds pitrguard's provider-neutral facts about DynamoDB tables
+// and the verdicts derived from them. SDK types never appear here: collection
+// (inventory) converts AWS responses into these types, evaluation (policy)
+// reads only these types, and writers (report) print them.
+package model
+
+import "time"
+
+// Table is everything pitrguard knows about one DynamoDB table.
+type Table struct {
+	Account            string            `json:"account"`
+	Region             string            `json:"region"`
+	Name               string            `json:"name"`
+	ARN                string            `json:"arn"`
+	Status             string            `json:"status"`
+	SizeBytes          int64             `json:"size_bytes"`
+	LSISizeBytes       int64             `json:"lsi_size_bytes"`
+	ItemCount          int64             `json:"item_count"`
+	BillingMode        string            `json:"billing_mode"`
+	TableClass         string            `json:"table_class"`
+	DeletionProtection bool              `json:"deletion_protection"`
+	Tags               map[string]string `json:"tags"`
+	Replicas           []Replica         `json:"replicas"`
+	Stream             *Stream           `json:"stream,omitempty"`
+	CreatedAt          *time.Time        `json:"created_at,omitempty"`
+	PITR               PITR              `json:"pitr"`
+	// ReadErrors lists what could not be read about the table, and why.
+	ReadErrors []ReadError `json:"read_errors,omitempty"`
+	// TagsKnown is false when neither the tagging API nor ListTagsOfResource
+	// answered; tier and owner matching then works on an empty tag set.
+	TagsKnown bool `json:"-"`
+	// DescribeKnown is false when DescribeTable failed.
+	DescribeKnown bool `json:"-"`
+}
+
+// Replica is one region of a global table.
+type Replica struct {
+	Region string `json:"region"`
+	Status string `json:"status"`
+}
+
+// Stream is a table's stream specification.
+type Stream struct {
+	Enabled  bool   `json:"enabled"`
+	ViewType string `json:"view_type,omitempty"`
+}
+
+// PITR is a table's point-in-time-recovery state.
+type PITR struct {
+	// Known is false when DescribeContinuousBackups did not answer; the verdict
+	// is then UNKNOWN, never COMPLIANT or NON_COMPLIANT.
+	Known              bool
+	Enabled            bool
+	RecoveryPeriodDays int
+	EarliestRestorable *time.Time
+	LatestRestorable   *time.Time
+}
+
+// StatusString is ENABLED, DISABLED or UNKNOWN.
+func (p PITR) StatusString() string {
+	switch {
+	case !p.Known:
+		return "UNKNOWN"
+	case p.Enabled:
+		return "ENABLED"
+	default:
+		return "DISABLED"
+	}
+}
+
+// RestorableDays is the history that can actually be restored now (latest
+// minus earliest restorable time), in days; 0 when unknown.
+func (p PITR) RestorableDays() float64 {
+	if !p.Known || !p.Enabled || p.EarliestRestorable == nil || p.LatestRestorable == nil {
+		return 0
+	}
+	return p.LatestRestorable.Sub(*p.EarliestRestorable).Hours() / 24
+}
+
+// BillableBytes is what PITR is charged on: table data plus LSIs (GSIs are not
+// included, per the DynamoDB pricing page).
+func (t Table) BillableBytes() int64 { return t.SizeBytes + t.LSISizeBytes }
+
+// ReadError records one failed read of a table, account or region.
+type ReadError struct {
+	Op      string `json:"op"`
+	Code    string `json:"code"`
+	Reason  Reason `json:"reason"`
+	Message string `json:"message"`
+}
+
+// Verdict is the outcome of evaluating one table against the policy.
+type Verdict string
+
+// Live-audit verdicts.
+const (
+	Compliant    Verdict = "COMPLIANT"
+	NonCompliant Verdict = "NON_COMPLIANT"
+	Exempt       Verdict = "EXEMPT"
+	Unknown      Verdict = "UNKNOWN"
+	Skipped      Verdict = "SKIPPED"
+)
+
+// Reason is a stable snake_case reason code attached to a verdict.
+type Reason string
+
+// Reason codes. They are part of the JSON contract: never rename one.
+const (
+	ReasonPITRDisabled        Reason = "pitr_disabled"
+	ReasonPeriodBelowMinimum  Reason = "recovery_period_below_minimum"
+	ReasonExemptionExpired    Reason = "exemption_expired"
+	ReasonAccessDenied        Reason = "access_denied"
+	ReasonThrottled           Reason = "throttled"
+	ReasonNotFound            Reason = "not_found"
+	ReasonTableNotActive      Reason = "table_not_active"
+	ReasonReadError           Reason = "read_error"
+	ReasonInterrupted         Reason = "interrupted"
+	ReasonAssumeRoleFailed    Reason = "assume_role_failed"
+	ReasonRegionDisabled      Reason = "region_disabled"
+	ReasonHistoryBelowMinimum Reason = "restorable_history_below_minimum"
+	ReasonTagsUnreadable      Reason = "tags_unreadable"
+)
+
+// ScanError is something that could not be read: an account, a region, or a
+// table. Entries without a table make the run's coverage incomplete.
+type ScanError struct {
+	Account string `json:"account"`
+	Region  string `json:"region"`
+	Table   string `json:"table"`
+	Code    string `json:"code"`
+	Reason  Reason `json:"reason"`
+	Message string `json:"message"`
+}
+
+// Target is one (account, region) pair to scan.
+type Target struct {
+	Account string
+	Region  string
+}

@@ -1,0 +1,107 @@
+package policy
+
+import "github.com/pitrguard/pitrguard/internal/model"
+
+// Summary holds the run's KPIs. Field names are part of the JSON contract.
+type Summary struct {
+	Tables             int                     `json:"tables"`
+	Compliant          int                     `json:"compliant"`
+	NonCompliant       int                     `json:"non_compliant"`
+	Exempt             int                     `json:"exempt"`
+	Unknown            int                     `json:"unknown"`
+	Skipped            int                     `json:"skipped"`
+	ComplianceRate     float64                 `json:"compliance_rate"`
+	ByTier             map[string]*TierSummary `json:"by_tier"`
+	SnapshotGapTables  int                     `json:"snapshot_gap_tables"`
+	GapMonthlyCostUSD  float64                 `json:"gap_monthly_cost_usd"`
+	PITRMonthlyCostUSD float64                 `json:"pitr_monthly_cost_usd"`
+	CoverageComplete   bool                    `json:"coverage_complete"`
+}
+
+// TierSummary is the KPI breakdown of one tier.
+type TierSummary struct {
+	Tables         int     `json:"tables"`
+	Compliant      int     `json:"compliant"`
+	NonCompliant   int     `json:"non_compliant"`
+	Unknown        int     `json:"unknown"`
+	ComplianceRate float64 `json:"compliance_rate"`
+}
+
+// Rate is compliant / (compliant + non_compliant + unknown); exempt and
+// skipped tables are left out. With nothing to count the rate is 1.
+func Rate(compliant, nonCompliant, unknown int) float64 {
+	d := compliant + nonCompliant + unknown
+	if d == 0 {
+		return 1
+	}
+	return float64(compliant) / float64(d)
+}
+
+// Tally accumulates KPIs one table at a time, so results can be streamed.
+type Tally struct{ s Summary }
+
+// NewTally starts an empty tally.
+func NewTally() *Tally {
+	return &Tally{s: Summary{ByTier: map[string]*TierSummary{}, CoverageComplete: true}}
+}
+
+// Add counts one evaluated table; monthlyCost is its PITR cost per month.
+func (k *Tally) Add(t *model.Table, r Result, monthlyCost float64) {
+	s := &k.s
+	s.Tables++
+	ts := s.ByTier[r.Tier.Name]
+	if ts == nil {
+		ts = &TierSummary{}
+		s.ByTier[r.Tier.Name] = ts
+	}
+	ts.Tables++
+	switch r.Verdict {
+	case model.Compliant:
+		s.Compliant++
+		ts.Compliant++
+	case model.NonCompliant:
+		s.NonCompliant++
+		ts.NonCompliant++
+		for _, reason := range r.Reasons {
+			// Raising a window costs nothing (price is per GB, not per day);
+			// enabling PITR costs the table's monthly PITR price.
+			if reason == model.ReasonPITRDisabled {
+				s.GapMonthlyCostUSD += monthlyCost
+			}
+		}
+	case model.Exempt:
+		s.Exempt++
+	case model.Unknown:
+		s.Unknown++
+		ts.Unknown++
+	case model.Skipped:
+		s.Skipped++
+	}
+	if r.Tier.IsCritical() && r.Verdict != model.Exempt && r.Verdict != model.Skipped &&
+		t.PITR.Known && !t.PITR.Enabled {
+		s.SnapshotGapTables++
+	}
+	if t.PITR.Known && t.PITR.Enabled {
+		s.PITRMonthlyCostUSD += monthlyCost
+	}
+}
+
+// Summary returns the KPIs counted so far; coverageComplete is false when an
+// account or region could not be scanned.
+func (k *Tally) Summary(coverageComplete bool) Summary {
+	s := k.s
+	s.CoverageComplete = coverageComplete
+	s.ComplianceRate = Rate(s.Compliant, s.NonCompliant, s.Unknown)
+	by := make(map[string]*TierSummary, len(s.ByTier))
+	for name, ts := range s.ByTier {
+		c := *ts
+		c.ComplianceRate = Rate(c.Compliant, c.NonCompliant, c.Unknown)
+		by[name] = &c
+	}
+	s.ByTier = by
+	s.GapMonthlyCostUSD = round2(s.GapMonthlyCostUSD)
+	s.PITRMonthlyCostUSD = round2(s.PITRMonthlyCostUSD)
+	return s
+}
+
+func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }

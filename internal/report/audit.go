@@ -1,0 +1,128 @@
+// Package report turns results into output: one writer per format (table,
+// json, csv). Writers take an io.Writer; choosing the file is the caller's job.
+package report
+
+import (
+	"math"
+	"sort"
+	"time"
+
+	"github.com/pitrguard/pitrguard/internal/model"
+	"github.com/pitrguard/pitrguard/internal/policy"
+)
+
+// SchemaVersion of the JSON envelopes.
+const SchemaVersion = 1
+
+// Audit is the result of one audit run (the JSON envelope).
+type Audit struct {
+	SchemaVersion int               `json:"schema_version"`
+	GeneratedAt   time.Time         `json:"generated_at"`
+	Tables        []TableResult     `json:"tables"`
+	Errors        []model.ScanError `json:"errors"`
+	Summary       policy.Summary    `json:"summary"`
+	Run           RunInfo           `json:"run"`
+}
+
+// RunInfo describes how the run went.
+type RunInfo struct {
+	ID              int64            `json:"id,omitempty"`
+	Caller          string           `json:"caller"`
+	Policy          string           `json:"policy"`
+	Prices          string           `json:"prices"`
+	Accounts        int              `json:"accounts"`
+	Targets         int              `json:"account_regions"`
+	DurationSeconds float64          `json:"duration_seconds"`
+	APICalls        map[string]int64 `json:"api_calls"`
+	Throttles       int64            `json:"throttles"`
+}
+
+// TableResult is one table in the audit output.
+type TableResult struct {
+	Account            string                   `json:"account"`
+	Region             string                   `json:"region"`
+	Name               string                   `json:"name"`
+	ARN                string                   `json:"arn"`
+	Status             string                   `json:"status"`
+	Tier               string                   `json:"tier"`
+	Owner              string                   `json:"owner"`
+	Tags               map[string]string        `json:"tags"`
+	SizeBytes          int64                    `json:"size_bytes"`
+	LSISizeBytes       int64                    `json:"lsi_size_bytes"`
+	ItemCount          int64                    `json:"item_count"`
+	BillingMode        string                   `json:"billing_mode"`
+	TableClass         string                   `json:"table_class"`
+	DeletionProtection bool                     `json:"deletion_protection"`
+	Replicas           []model.Replica          `json:"replicas"`
+	Stream             *model.Stream            `json:"stream,omitempty"`
+	PITR               PITRResult               `json:"pitr"`
+	Verdict            model.Verdict            `json:"verdict"`
+	Reasons            []model.Reason           `json:"reasons"`
+	Notes              []string                 `json:"notes"`
+	Exemption          *policy.AppliedExemption `json:"exemption"`
+	PITRMonthlyCostUSD float64                  `json:"pitr_monthly_cost_usd"`
+	CostEstimated      bool                     `json:"cost_estimated"`
+}
+
+// PITRResult is a table's PITR state in the output.
+type PITRResult struct {
+	Status             string     `json:"status"`
+	RecoveryPeriodDays *int       `json:"recovery_period_days"`
+	EarliestRestorable *time.Time `json:"earliest_restorable"`
+	LatestRestorable   *time.Time `json:"latest_restorable"`
+	RestorableDays     *float64   `json:"restorable_days"`
+}
+
+// NewTableResult combines a table's facts with its evaluation and cost.
+func NewTableResult(t *model.Table, r policy.Result, cost float64, estimated bool) TableResult {
+	tr := TableResult{
+		Account: t.Account, Region: t.Region, Name: t.Name, ARN: t.ARN, Status: t.Status,
+		Tier: r.Tier.Name, Owner: r.Owner, Tags: t.Tags,
+		SizeBytes: t.SizeBytes, LSISizeBytes: t.LSISizeBytes, ItemCount: t.ItemCount,
+		BillingMode: t.BillingMode, TableClass: t.TableClass, DeletionProtection: t.DeletionProtection,
+		Replicas: t.Replicas, Stream: t.Stream,
+		PITR:    PITRResult{Status: t.PITR.StatusString()},
+		Verdict: r.Verdict, Reasons: r.Reasons, Notes: r.Notes, Exemption: r.Exemption,
+		PITRMonthlyCostUSD: math.Round(cost*10000) / 10000, CostEstimated: estimated,
+	}
+	if tr.Status == "" {
+		tr.Status = "UNKNOWN"
+	}
+	if tr.Tags == nil {
+		tr.Tags = map[string]string{}
+	}
+	if tr.Replicas == nil {
+		tr.Replicas = []model.Replica{}
+	}
+	if tr.Reasons == nil {
+		tr.Reasons = []model.Reason{}
+	}
+	if tr.Notes == nil {
+		tr.Notes = []string{}
+	}
+	if t.PITR.Known && t.PITR.Enabled {
+		d := t.PITR.RecoveryPeriodDays
+		tr.PITR.RecoveryPeriodDays = &d
+		tr.PITR.EarliestRestorable = t.PITR.EarliestRestorable
+		tr.PITR.LatestRestorable = t.PITR.LatestRestorable
+		if t.PITR.EarliestRestorable != nil && t.PITR.LatestRestorable != nil {
+			rd := math.Round(t.PITR.RestorableDays()*100) / 100
+			tr.PITR.RestorableDays = &rd
+		}
+	}
+	return tr
+}
+
+// SortTables orders results by account, region, name.
+func SortTables(ts []TableResult) {
+	sort.Slice(ts, func(i, j int) bool {
+		a, b := ts[i], ts[j]
+		if a.Account != b.Account {
+			return a.Account < b.Account
+		}
+		if a.Region != b.Region {
+			return a.Region < b.Region
+		}
+		return a.Name < b.Name
+	})
+}
