@@ -165,7 +165,8 @@ func (p *Provider) RoleARN(account string) string {
 // Account returns the configuration for account: the caller's own for its
 // account, otherwise assumed-role credentials (cached and refreshed five
 // minutes before they expire, since role chaining caps sessions at one hour).
-// The credentials are checked once with sts:GetCallerIdentity.
+// The role is assumed once, up front, so an account that cannot be entered is
+// reported before any table call.
 func (p *Provider) Account(ctx context.Context, account string) (aws.Config, error) {
 	if account == p.caller.Account {
 		return p.base.Copy(), nil
@@ -190,7 +191,9 @@ func (p *Provider) Account(ctx context.Context, account string) (aws.Config, err
 			o.ExpiryWindow, o.ExpiryWindowJitterFrac = 5*time.Minute, 0.5
 		})
 		cfg.APIOptions = p.apiOptions(account)
-		if _, err := sts.NewFromConfig(cfg).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		// Retrieving the credentials performs the AssumeRole: a role that cannot
+		// be assumed fails here, once, without an extra API call.
+		if _, err := cfg.Credentials.Retrieve(ctx); err != nil {
 			e.err = &AssumeRoleError{Account: account, RoleARN: roleARN, Err: err}
 			return
 		}

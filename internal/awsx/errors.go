@@ -28,7 +28,7 @@ func Classify(err error) (reason model.Reason, code, message string) {
 		if r != model.ReasonAccessDenied {
 			r = model.ReasonAssumeRoleFailed
 		}
-		if c == "" {
+		if c == "" || c == "Error" {
 			c = "AssumeRoleFailed"
 		}
 		return r, c, ar.Error()

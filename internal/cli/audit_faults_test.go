@@ -1,10 +1,13 @@
 package cli
 
 import (
+	"context"
+	"fmt"
 	"math"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pitrguard/pitrguard/internal/model"
 	"github.com/pitrguard/pitrguard/internal/pricing"
@@ -201,5 +204,32 @@ func TestAuditNeverMutates(t *testing.T) {
 		if !read {
 			t.Errorf("audit called %s, which is not a read", op)
 		}
+	}
+}
+
+func TestAuditInterrupted(t *testing.T) {
+	e := newEnv(t, 0)
+	var specs []testaws.TableSpec
+	for i := range 40 {
+		specs = append(specs, testaws.TableSpec{Name: fmt.Sprintf("t-%02d", i), PITR: true})
+	}
+	e.tables(t, mgmt, "us-east-1", specs...)
+	ctx, cancel := context.WithCancel(context.Background())
+	// DescribeContinuousBackups is paced at 10/s: 40 tables take about 4 s; stop after 1 s.
+	time.AfterFunc(time.Second, cancel)
+	r := e.runCtx(t, ctx, "audit", "--regions", "us-east-1", "--format", "json")
+	if r.code != ExitInterrupted {
+		t.Fatalf("exit %d, want 130\n%s", r.code, r.errOut)
+	}
+	a := r.audit(t)
+	if a.Summary.CoverageComplete || len(a.Tables) == 0 || len(a.Tables) >= 40 {
+		t.Errorf("partial report: %d tables, coverage %v", len(a.Tables), a.Summary.CoverageComplete)
+	}
+	if !strings.Contains(r.errOut, "interrupted") {
+		t.Errorf("stderr: %s", r.errOut)
+	}
+	h := e.run(t, "history", "--format", "json")
+	if !strings.Contains(h.out, `"status": "interrupted"`) {
+		t.Errorf("history does not record the interruption:\n%s", h.out)
 	}
 }

@@ -65,11 +65,16 @@ type result struct {
 // run executes pitrguard in-process against the proxy.
 func (e *env) run(t *testing.T, args ...string) result {
 	t.Helper()
+	return e.runCtx(t, context.Background(), args...)
+}
+
+func (e *env) runCtx(t *testing.T, ctx context.Context, args ...string) result {
+	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
 	f := &Factory{IO: ios, Now: func() time.Time { return fixedNow }, Credentials: testaws.Credentials}
 	full := append([]string{}, args...)
 	full = append(full, "--endpoint-url", e.proxy.URL, "--db", e.db, "--retry-max-backoff", "5ms")
-	code := Run(context.Background(), full, f)
+	code := Run(ctx, full, f)
 	return result{code: code, out: out.String(), errOut: errOut.String()}
 }
 

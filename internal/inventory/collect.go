@@ -190,10 +190,13 @@ func (c *Collector) describeAll(ctx context.Context, l *listed, sink func(*model
 		wg.Go(func() {
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(l.names) {
+				if i >= len(l.names) || ctx.Err() != nil {
 					return
 				}
 				t := c.describe(ctx, db, l, l.names[i])
+				if ctx.Err() != nil {
+					return // interrupted mid-table: leave it out rather than report a guess
+				}
 				sink(t)
 				if c.opts.Progress != nil {
 					c.opts.Progress.TableDone()

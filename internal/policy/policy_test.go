@@ -186,12 +186,12 @@ func TestTally(t *testing.T) {
 	ev := New(cfg, now)
 	k := NewTally()
 	add := func(tb *model.Table, cost float64) { k.Add(tb, ev.Evaluate(tb), cost) }
-	add(table("a", tags("env", "prod"), pitr(35)), 1.0)         // critical compliant
-	add(table("b", tags("env", "prod")), 2.5)                   // critical, pitr off: gap
-	add(table("c", tags("env", "prod"), pitr(7)), 4.0)          // critical, short window: no added cost
+	add(table("a", tags("env", "prod"), pitr(35)), 1.0)                             // critical compliant
+	add(table("b", tags("env", "prod")), 2.5)                                       // critical, pitr off: gap
+	add(table("c", tags("env", "prod"), pitr(7)), 4.0)                              // critical, short window: no added cost
 	add(table("d", readErr("DescribeContinuousBackups", model.ReasonThrottled)), 8) // unknown
-	add(table("scratch-1"), 16)                                 // exempt
-	add(table("e", func(t *model.Table) { t.Status = "CREATING" }), 32) // skipped
+	add(table("scratch-1"), 16)                                                     // exempt
+	add(table("e", func(t *model.Table) { t.Status = "CREATING" }), 32)             // skipped
 	s := k.Summary(true)
 	want := Summary{Tables: 6, Compliant: 1, NonCompliant: 2, Exempt: 1, Unknown: 1, Skipped: 1,
 		ComplianceRate: 0.25, SnapshotGapTables: 1, GapMonthlyCostUSD: 2.5, PITRMonthlyCostUSD: 5, CoverageComplete: true,

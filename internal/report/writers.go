@@ -172,7 +172,7 @@ func WriteAuditSummary(w io.Writer, a *Audit) {
 	sort.Strings(tiers)
 	for _, name := range tiers {
 		ts := s.ByTier[name]
-		fmt.Fprintf(w, "  tier %-12s %4d tables  %5.1f%% compliant\n", name, ts.Tables, ts.ComplianceRate*100)
+		fmt.Fprintf(w, "  tier %-20s %5d tables  %5.1f%% compliant\n", name, ts.Tables, ts.ComplianceRate*100)
 	}
 	fmt.Fprintf(w, "Critical tables without PITR (snapshot gap): %d\n", s.SnapshotGapTables)
 	fmt.Fprintf(w, "Cost to close PITR gaps: $%.2f/month  (PITR now: $%.2f/month)\n", s.GapMonthlyCostUSD, s.PITRMonthlyCostUSD)
