@@ -6,8 +6,8 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/pitrguard/pitrguard/internal/model"
 	"github.com/pitrguard/pitrguard/internal/pricing"
@@ -215,8 +215,13 @@ func TestAuditInterrupted(t *testing.T) {
 	}
 	e.tables(t, mgmt, "us-east-1", specs...)
 	ctx, cancel := context.WithCancel(context.Background())
-	// DescribeContinuousBackups is paced at 10/s: 40 tables take about 4 s; stop after 1 s.
-	time.AfterFunc(time.Second, cancel)
+	// Press Ctrl-C once the fifth table's PITR status has been answered.
+	var seen atomic.Int32
+	e.proxy.Add(&testaws.Rule{Op: "DescribeContinuousBackups", Mutate: func(map[string]any) {
+		if seen.Add(1) == 5 {
+			cancel()
+		}
+	}})
 	r := e.runCtx(t, ctx, "audit", "--regions", "us-east-1", "--format", "json")
 	if r.code != ExitInterrupted {
 		t.Fatalf("exit %d, want 130\n%s", r.code, r.errOut)
