@@ -4,11 +4,14 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/pitrguard/pitrguard/internal/iostreams"
 	"github.com/pitrguard/pitrguard/internal/model"
 	"github.com/pitrguard/pitrguard/internal/pricing"
 	"github.com/pitrguard/pitrguard/internal/testaws"
@@ -236,5 +239,31 @@ func TestAuditInterrupted(t *testing.T) {
 	h := e.run(t, "history", "--format", "json")
 	if !strings.Contains(h.out, `"status": "interrupted"`) {
 		t.Errorf("history does not record the interruption:\n%s", h.out)
+	}
+}
+
+// TestAuditStandardChainAndEndpointEnv uses the SDK's own credential chain and
+// AWS_ENDPOINT_URL, as a user on a workstation would.
+func TestAuditStandardChainAndEndpointEnv(t *testing.T) {
+	e := newEnv(t, 0)
+	e.tables(t, mgmt, "eu-west-1", testaws.TableSpec{Name: "orders", PITR: true})
+	t.Setenv("AWS_ACCESS_KEY_ID", "test")
+	t.Setenv("AWS_SECRET_ACCESS_KEY", "test")
+	t.Setenv("AWS_REGION", "eu-west-1")
+	t.Setenv("AWS_ENDPOINT_URL", e.proxy.URL)
+	t.Setenv("AWS_CONFIG_FILE", filepath.Join(e.dir, "none"))
+	t.Setenv("AWS_SHARED_CREDENTIALS_FILE", filepath.Join(e.dir, "none"))
+	ios, _, out, errOut := iostreams.Test()
+	code := Run(context.Background(), []string{"audit", "--regions", "eu-west-1", "--format", "json", "--no-store"},
+		&Factory{IO: ios, Now: func() time.Time { return fixedNow }})
+	if code != ExitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	a := result{out: out.String()}.audit(t)
+	if len(a.Tables) != 1 || a.Tables[0].Verdict != model.Compliant {
+		t.Errorf("tables: %+v", a.Tables)
+	}
+	if e.proxy.Count("DescribeContinuousBackups") != 1 {
+		t.Error("AWS_ENDPOINT_URL was not honoured")
 	}
 }
