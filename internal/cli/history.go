@@ -53,8 +53,9 @@ each audit's compliance rate, counts and coverage.`,
 			return writeHistory(f, opts.Format, runs)
 		},
 	}
+	cmd.AddCommand(newJournalCmd(f, g))
 	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "how many runs to list")
-	cmd.Flags().StringVar(&opts.Kind, "kind", "", "only runs of this kind (audit)")
+	cmd.Flags().StringVar(&opts.Kind, "kind", "", "only runs of this kind (audit, enable)")
 	cmd.Flags().StringVarP(&opts.Format, "format", "f", "table", "output format: table or json")
 	return cmd
 }
@@ -114,4 +115,74 @@ func shortCaller(arn string) string {
 		return arn[i+1:]
 	}
 	return arn
+}
+
+func newJournalCmd(f *Factory, g *GlobalOptions) *cobra.Command {
+	var limit int
+	var runID int64
+	var format string
+	cmd := &cobra.Command{
+		Use:   "journal",
+		Short: "List the changes pitrguard made, newest first",
+		Long: `Journal lists every change pitrguard made or tried to make (enable), with the
+caller identity, time, table, the state before and after, and the result.`,
+		Example: `  pitrguard history journal
+  pitrguard history journal --run 12 --format json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit < 1 {
+				return FlagErrorf("--limit must be at least 1")
+			}
+			if format != "table" && format != "json" {
+				return FlagErrorf("--format %q is not supported; use table or json", format)
+			}
+			if g.NoStore {
+				return FlagErrorf("journal reads the history database; drop --no-store")
+			}
+			db, err := f.openStore(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			entries, err := db.Journal(cmd.Context(), runID, limit)
+			if err != nil {
+				return fmt.Errorf("read the journal from %s: %w", db.Path(), err)
+			}
+			if entries == nil {
+				entries = []store.JournalEntry{}
+			}
+			if format == "json" {
+				return report.WriteJSON(f.IO.Out, map[string]any{"schema_version": report.SchemaVersion, "journal": entries})
+			}
+			if len(entries) == 0 {
+				fmt.Fprintln(f.IO.ErrOut, "No changes journaled yet.")
+				return nil
+			}
+			rows := make([][]string, 0, len(entries))
+			for _, e := range entries {
+				rows = append(rows, []string{e.At.UTC().Format("2006-01-02 15:04:05"), strconv.FormatInt(e.RunID, 10), e.Account, e.Region,
+					e.Table, e.Action, stateString(e.Before), stateString(e.After), e.Result, shortCaller(e.Caller), e.Error})
+			}
+			return report.Table(f.IO.Out, report.Style{Aligned: f.IO.IsStdoutTTY()},
+				[]string{"AT (UTC)", "RUN", "ACCOUNT", "REGION", "TABLE", "ACTION", "BEFORE", "AFTER", "RESULT", "CALLER", "ERROR"}, rows)
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 50, "how many entries to list")
+	cmd.Flags().Int64Var(&runID, "run", 0, "only the changes of this run")
+	cmd.Flags().StringVarP(&format, "format", "f", "table", "output format: table or json")
+	return cmd
+}
+
+func stateString(raw json.RawMessage) string {
+	var s struct {
+		Enabled bool `json:"enabled"`
+		Days    int  `json:"days"`
+	}
+	if len(raw) == 0 || string(raw) == "null" || json.Unmarshal(raw, &s) != nil {
+		return "-"
+	}
+	if !s.Enabled {
+		return "off"
+	}
+	return fmt.Sprintf("on/%dd", s.Days)
 }

@@ -144,8 +144,8 @@ minimum recovery window, exemptions), estimates the cost, and keeps a history.`,
 	pf.DurationVar(&g.MaxBackoff, "retry-max-backoff", 20*time.Second, "longest wait between attempts of one AWS call")
 	_ = pf.MarkHidden("retry-max-backoff")
 
-	root.AddGroup(&cobra.Group{ID: "audit", Title: "Audit and report:"})
-	root.AddCommand(newAuditCmd(f, g, nil), newHistoryCmd(f, g), newVersionCmd(f))
+	root.AddGroup(&cobra.Group{ID: "audit", Title: "Audit and report:"}, &cobra.Group{ID: "act", Title: "Act on tables:"})
+	root.AddCommand(newAuditCmd(f, g, nil), newHistoryCmd(f, g), newEnableCmd(f, g), newIAMPolicyCmd(f), newVersionCmd(f))
 	return root
 }
 

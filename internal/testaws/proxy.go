@@ -72,8 +72,9 @@ func SetTableSize(sizeBytes int64) func(map[string]any) {
 
 // Call is one request seen by the proxy.
 type Call struct {
-	Op, Account, Region, Table string
-	Fault                      Fault
+	// Service is the SigV4 signing name (dynamodb, sts, ec2, organizations, tagging, ...).
+	Service, Op, Account, Region, Table string
+	Fault                               Fault
 }
 
 // LimitRule is a token bucket the proxy enforces like AWS does.
@@ -195,11 +196,11 @@ func (p *Proxy) Throttled() map[string]int {
 }
 
 type request struct {
-	op, protocol, region, akid, account, table, roleAccount string
+	service, op, protocol, region, akid, account, table, roleAccount string
 }
 
 var (
-	credRE     = regexp.MustCompile(`Credential=([^/]+)/\d+/([^/]+)/`)
+	credRE     = regexp.MustCompile(`Credential=([^/]+)/\d+/([^/]+)/([^/]+)/`)
 	accessKeyR = regexp.MustCompile(`<AccessKeyId>([^<]+)</AccessKeyId>`)
 	roleARNRE  = regexp.MustCompile(`^arn:[^:]+:iam::(\d{12}):role/`)
 )
@@ -207,7 +208,7 @@ var (
 func (p *Proxy) parse(r *http.Request, body []byte) request {
 	var q request
 	if m := credRE.FindStringSubmatch(r.Header.Get("Authorization")); m != nil {
-		q.akid, q.region = m[1], m[2]
+		q.akid, q.region, q.service = m[1], m[2], m[3]
 	}
 	if t := r.Header.Get("X-Amz-Target"); t != "" {
 		q.op = t[strings.LastIndex(t, ".")+1:]
@@ -305,7 +306,7 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if p.Record {
 		p.mu.Lock()
-		p.calls = append(p.calls, Call{Op: q.op, Account: q.account, Region: q.region, Table: q.table, Fault: fault})
+		p.calls = append(p.calls, Call{Service: q.service, Op: q.op, Account: q.account, Region: q.region, Table: q.table, Fault: fault})
 		p.mu.Unlock()
 	}
 	switch fault {

@@ -1,0 +1,145 @@
+// Package iampolicy knows the least-privilege IAM policy each pitrguard
+// command needs, and the trust policy of the role assumed in member accounts.
+// A test records every AWS operation the commands make against the emulator
+// and fails if one is missing here.
+package iampolicy
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+)
+
+// Commands that have a policy.
+var Commands = []string{"audit", "enable", "restore", "drill", "all"}
+
+// Statement is one IAM policy statement.
+type Statement struct {
+	Sid       string         `json:"Sid"`
+	Effect    string         `json:"Effect"`
+	Action    []string       `json:"Action"`
+	Resource  any            `json:"Resource"`
+	Condition map[string]any `json:"Condition,omitempty"`
+}
+
+// Document is an IAM policy document.
+type Document struct {
+	Version   string      `json:"Version"`
+	Statement []Statement `json:"Statement"`
+}
+
+const tables = "arn:aws:dynamodb:*:*:table/*"
+
+// dataOnTarget are the data actions AWS requires on a restore's target table
+// (DynamoDB developer guide, backuprestore_IAM).
+var dataOnTarget = []string{"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
+	"dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"}
+
+func statements(command, roleName string) ([]Statement, error) {
+	audit := []Statement{
+		{Sid: "PitrguardDiscover", Effect: "Allow", Resource: "*", Action: []string{
+			"dynamodb:ListTables", "ec2:DescribeRegions", "organizations:ListAccounts", "tag:GetResources"}},
+		{Sid: "PitrguardAssumeMemberRole", Effect: "Allow", Resource: "arn:aws:iam::*:role/" + roleName, Action: []string{"sts:AssumeRole"}},
+		{Sid: "PitrguardReadTables", Effect: "Allow", Resource: tables, Action: []string{
+			"dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"}},
+	}
+	switch command {
+	case "audit":
+		return audit, nil
+	case "enable":
+		return append(audit, Statement{Sid: "PitrguardEnablePITR", Effect: "Allow", Resource: tables,
+			Action: []string{"dynamodb:UpdateContinuousBackups"}}), nil
+	case "restore":
+		return append(audit,
+			Statement{Sid: "PitrguardRestore", Effect: "Allow", Resource: []string{tables, "arn:aws:dynamodb:*:*:table/*/backup/*"}, Action: []string{
+				"dynamodb:DescribeBackup", "dynamodb:ListBackups", "dynamodb:RestoreTableFromBackup", "dynamodb:RestoreTableToPointInTime"}},
+			Statement{Sid: "PitrguardListBackups", Effect: "Allow", Resource: "*", Action: []string{"dynamodb:ListBackups"}},
+			Statement{Sid: "PitrguardWriteRestoredTable", Effect: "Allow", Resource: tables, Action: dataOnTarget},
+			Statement{Sid: "PitrguardReconcileSettings", Effect: "Allow", Resource: tables, Action: []string{
+				"dynamodb:DescribeContributorInsights", "dynamodb:DescribeTimeToLive", "dynamodb:GetResourcePolicy",
+				"dynamodb:PutResourcePolicy", "dynamodb:TagResource", "dynamodb:UpdateContinuousBackups",
+				"dynamodb:UpdateContributorInsights", "dynamodb:UpdateTable", "dynamodb:UpdateTimeToLive"}},
+			Statement{Sid: "PitrguardReconcileAutoScaling", Effect: "Allow", Resource: "*", Action: []string{
+				"application-autoscaling:DescribeScalableTargets", "application-autoscaling:DescribeScalingPolicies",
+				"application-autoscaling:PutScalingPolicy", "application-autoscaling:RegisterScalableTarget"}},
+		), nil
+	case "drill":
+		return append(audit,
+			Statement{Sid: "PitrguardDrillRestore", Effect: "Allow", Resource: tables, Action: append([]string{
+				"dynamodb:RestoreTableToPointInTime", "dynamodb:TagResource"}, dataOnTarget...)},
+			Statement{Sid: "PitrguardDrillCleanup", Effect: "Allow", Resource: "arn:aws:dynamodb:*:*:table/pitrguard-drill-*",
+				Action:    []string{"dynamodb:DeleteTable"},
+				Condition: map[string]any{"StringEquals": map[string]string{"aws:ResourceTag/pitrguard:drill": "true"}}},
+		), nil
+	case "all":
+		var all []Statement
+		for _, c := range []string{"audit", "enable", "restore", "drill"} {
+			s, _ := statements(c, roleName)
+			all = append(all, s...)
+		}
+		return dedupe(all), nil
+	}
+	return nil, fmt.Errorf("unknown command %q; use one of %v", command, Commands)
+}
+
+// dedupe keeps the first statement of each Sid.
+func dedupe(ss []Statement) []Statement {
+	var out []Statement
+	for _, s := range ss {
+		if !slices.ContainsFunc(out, func(o Statement) bool { return o.Sid == s.Sid }) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Policy returns the permissions policy command needs, both in the account
+// pitrguard runs from and in the role it assumes in member accounts.
+func Policy(command, roleName string) (*Document, error) {
+	ss, err := statements(command, roleName)
+	if err != nil {
+		return nil, err
+	}
+	for i := range ss {
+		a := slices.Clone(ss[i].Action)
+		sort.Strings(a)
+		ss[i].Action = slices.Compact(a)
+	}
+	return &Document{Version: "2012-10-17", Statement: ss}, nil
+}
+
+// Actions lists every action of a policy document, sorted.
+func (d *Document) Actions() []string {
+	var out []string
+	for _, s := range d.Statement {
+		out = append(out, s.Action...)
+	}
+	sort.Strings(out)
+	return slices.Compact(out)
+}
+
+// TrustStatement is a statement of a role's trust policy.
+type TrustStatement struct {
+	Sid       string            `json:"Sid"`
+	Effect    string            `json:"Effect"`
+	Principal map[string]string `json:"Principal"`
+	Action    string            `json:"Action"`
+	Condition map[string]any    `json:"Condition,omitempty"`
+}
+
+// TrustDocument is a role's trust policy.
+type TrustDocument struct {
+	Version   string           `json:"Version"`
+	Statement []TrustStatement `json:"Statement"`
+}
+
+// Trust returns the trust policy for the member-account role: principals of
+// the account pitrguard runs from may assume it, with an external id if given.
+func Trust(partition, callerAccount, externalID string) *TrustDocument {
+	s := TrustStatement{Sid: "PitrguardAssume", Effect: "Allow", Action: "sts:AssumeRole",
+		Principal: map[string]string{"AWS": fmt.Sprintf("arn:%s:iam::%s:root", partition, callerAccount)}}
+	if externalID != "" {
+		s.Condition = map[string]any{"StringEquals": map[string]string{"sts:ExternalId": externalID}}
+	}
+	return &TrustDocument{Version: "2012-10-17", Statement: []TrustStatement{s}}
+}
