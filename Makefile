@@ -21,6 +21,11 @@ test:
 demo:
 	$(GO) run ./cmd/pitrguard-demo
 
+# The scale benchmark (not part of make test): about 5 minutes on 2 cores.
+# Results go to bench/results/ (latest.md). BENCH_FLAGS=--reuse keeps the seeded emulator.
+bench:
+	$(GO) run ./cmd/pitrguard-bench $(BENCH_FLAGS)
+
 vet:
 	$(GO) vet ./...
 

@@ -10,6 +10,7 @@ package awsx
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"time"
@@ -18,6 +19,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	"github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
@@ -94,6 +96,15 @@ func New(ctx context.Context, opts Options) (*Provider, error) {
 	}
 	load := []func(*config.LoadOptions) error{
 		config.WithAppID("pitrguard/" + Version),
+		// Every account in a region talks to the same endpoint host, and the
+		// audit has up to concurrency × table-workers calls in flight. The
+		// SDK's default keeps 10 idle connections per host, so the rest were
+		// closed after each call and re-dialed (a TLS handshake per call on
+		// AWS; measured: ~6,600 dials for 7,100 calls in the benchmark).
+		config.WithHTTPClient(awshttp.NewBuildableClient().WithTransportOptions(func(tr *http.Transport) {
+			tr.MaxIdleConns = 1024
+			tr.MaxIdleConnsPerHost = 512
+		})),
 		config.WithRetryer(func() aws.Retryer { // a new instance per client (aws.Config.Retryer doc)
 			return retry.NewStandard(func(o *retry.StandardOptions) {
 				o.MaxAttempts = opts.MaxAttempts

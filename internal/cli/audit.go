@@ -189,7 +189,7 @@ func countScopeErrors(errs []model.ScanError) int {
 func writeAudit(w io.Writer, f *Factory, format string, toFile bool, a *report.Audit) error {
 	switch format {
 	case "json":
-		return report.WriteJSON(w, a)
+		return report.WriteAuditJSON(w, a)
 	case "csv":
 		return report.WriteAuditCSV(w, a)
 	}
@@ -225,8 +225,9 @@ func writeOutput(f *Factory, path string, write func(io.Writer) error) error {
 // recordAudit stores the run's tables (with the settings restore will need
 // after a table is deleted) and its KPIs.
 func recordAudit(ctx context.Context, db *store.SQLite, runID int64, res *audit.Result, status string, finished time.Time) error {
-	recs := make([]store.TableRecord, 0, len(res.Entries))
-	for _, e := range res.Entries {
+	const batch = 500 // bounded memory for large estates
+	recs := make([]store.TableRecord, 0, batch)
+	for i, e := range res.Entries {
 		facts, err := json.Marshal(e.Result)
 		if err != nil {
 			return err
@@ -235,9 +236,12 @@ func recordAudit(ctx context.Context, db *store.SQLite, runID int64, res *audit.
 		recs = append(recs, store.TableRecord{Account: r.Account, Region: r.Region, Name: r.Name, ARN: r.ARN,
 			Verdict: string(r.Verdict), Tier: r.Tier, Owner: r.Owner, PITRStatus: r.PITR.Status,
 			RecoveryDays: r.PITR.RecoveryPeriodDays, Facts: facts})
-	}
-	if err := db.AddTables(ctx, runID, recs); err != nil {
-		return err
+		if len(recs) == batch || i == len(res.Entries)-1 {
+			if err := db.AddTables(ctx, runID, recs); err != nil {
+				return err
+			}
+			recs = recs[:0]
+		}
 	}
 	a := res.Report
 	return db.FinishRun(ctx, runID, status, a.Summary.CoverageComplete, a.Summary, a.Errors, finished)

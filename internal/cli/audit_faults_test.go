@@ -267,3 +267,27 @@ func TestAuditStandardChainAndEndpointEnv(t *testing.T) {
 		t.Error("AWS_ENDPOINT_URL was not honoured")
 	}
 }
+
+// TestAuditDisabledRegion: a region that is not enabled answers with an
+// authentication error; pitrguard tells it apart with DescribeRegions.
+func TestAuditDisabledRegion(t *testing.T) {
+	e := newEnv(t, 0)
+	e.tables(t, mgmt, "us-east-1", testaws.TableSpec{Name: "orders", PITR: true})
+	e.proxy.Add(&testaws.Rule{Op: "ListTables", Region: "me-central-9", Fault: testaws.FaultAccessDenied, Code: "UnrecognizedClientException",
+		Message: "The security token included in the request is invalid."})
+	r := e.run(t, "audit", "--regions", "us-east-1,me-central-9", "--format", "json")
+	if r.code != ExitFailure {
+		t.Fatalf("exit %d, want 1", r.code)
+	}
+	a := r.audit(t)
+	if len(a.Errors) != 1 || a.Errors[0].Reason != model.ReasonRegionDisabled || a.Errors[0].Region != "me-central-9" ||
+		!strings.Contains(a.Errors[0].Message, "not enabled") {
+		t.Errorf("errors %+v", a.Errors)
+	}
+	if len(a.Tables) != 1 {
+		t.Errorf("the enabled region's tables: %+v", a.Tables)
+	}
+	if n := e.proxy.Count("DescribeRegions"); n != 1 {
+		t.Errorf("DescribeRegions = %d, want 1 (only to diagnose the failure)", n)
+	}
+}

@@ -47,6 +47,8 @@ type GlobalOptions struct {
 	Quiet       bool
 	MaxAttempts int
 	MaxBackoff  time.Duration
+	CPUProfile  string
+	MemProfile  string
 }
 
 // Main runs pitrguard with the process's arguments and streams and returns the
@@ -143,6 +145,12 @@ minimum recovery window, exemptions), estimates the cost, and keeps a history.`,
 	pf.IntVar(&g.MaxAttempts, "max-attempts", 8, "attempts per AWS call, including the first (retries throttling and 5xx with backoff)")
 	pf.DurationVar(&g.MaxBackoff, "retry-max-backoff", 20*time.Second, "longest wait between attempts of one AWS call")
 	_ = pf.MarkHidden("retry-max-backoff")
+	pf.StringVar(&g.CPUProfile, "cpuprofile", "", "write a CPU profile to this file")
+	pf.StringVar(&g.MemProfile, "memprofile", "", "write a heap profile to this file at exit")
+	_ = pf.MarkHidden("cpuprofile")
+	_ = pf.MarkHidden("memprofile")
+	root.PersistentPreRunE = func(*cobra.Command, []string) error { return g.startProfiles() }
+	root.PersistentPostRunE = func(*cobra.Command, []string) error { return g.stopProfiles() }
 
 	root.AddGroup(&cobra.Group{ID: "audit", Title: "Audit and report:"}, &cobra.Group{ID: "act", Title: "Act on tables:"})
 	root.AddCommand(newAuditCmd(f, g, nil), newHistoryCmd(f, g), newEnableCmd(f, g), newIAMPolicyCmd(f), newVersionCmd(f))

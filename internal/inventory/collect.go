@@ -94,8 +94,7 @@ func (c *Collector) Collect(ctx context.Context, targets []model.Target, sink fu
 		g.Go(func() error {
 			l, err := c.list(gctx, t)
 			if err != nil {
-				reason, code, msg := awsx.Classify(err)
-				addErr(model.ScanError{Account: t.Account, Region: t.Region, Code: code, Reason: reason, Message: "cannot list tables: " + msg})
+				addErr(c.listError(gctx, t, err))
 				return nil
 			}
 			if c.opts.Progress != nil {
@@ -126,6 +125,22 @@ func (c *Collector) Collect(ctx context.Context, targets []model.Target, sink fu
 	_ = g.Wait()
 	SortErrors(errs)
 	return errs
+}
+
+// listError explains a failed ListTables. In a region that is not enabled,
+// AWS answers with an authentication error, so that case is told apart with
+// ec2:DescribeRegions (one extra call, only when something already failed).
+func (c *Collector) listError(ctx context.Context, t model.Target, err error) model.ScanError {
+	reason, code, msg := awsx.Classify(err)
+	e := model.ScanError{Account: t.Account, Region: t.Region, Code: code, Reason: reason, Message: "cannot list tables: " + msg}
+	switch code {
+	case "UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired", "InvalidSignatureException":
+		if cfg, aerr := c.p.Account(ctx, t.Account); aerr == nil && regionDisabled(ctx, cfg, c.p.Caller().Partition, t.Region) {
+			e.Code, e.Reason = "RegionDisabled", model.ReasonRegionDisabled
+			e.Message = "region " + t.Region + " is not enabled in account " + t.Account + " (enable it in the account settings, or leave it out of --regions)"
+		}
+	}
+	return e
 }
 
 func (c *Collector) list(ctx context.Context, t model.Target) (*listed, error) {

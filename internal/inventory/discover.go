@@ -120,28 +120,33 @@ func accountTargets(ctx context.Context, p *awsx.Provider, acct string, want []s
 		reason, code, msg := awsx.Classify(err)
 		return nil, []model.ScanError{{Account: acct, Code: code, Reason: reason, Message: msg}}
 	}
+	if len(want) > 0 {
+		// Named regions are scanned as asked; a disabled one is diagnosed only
+		// if its first call fails (Collector.diagnose), saving a call per account.
+		targets := make([]model.Target, len(want))
+		for i, r := range want {
+			targets[i] = model.Target{Account: acct, Region: r}
+		}
+		return targets, nil
+	}
 	enabled, err := enabledRegions(ctx, cfg, p.Caller().Partition)
-	if len(want) == 0 {
-		if err != nil {
-			reason, code, msg := awsx.Classify(err)
-			return nil, []model.ScanError{{Account: acct, Code: code, Reason: reason,
-				Message: "cannot list enabled regions (ec2:DescribeRegions); grant it or pass --regions: " + msg}}
-		}
-		want = enabled
+	if err != nil {
+		reason, code, msg := awsx.Classify(err)
+		return nil, []model.ScanError{{Account: acct, Code: code, Reason: reason,
+			Message: "cannot list enabled regions (ec2:DescribeRegions); grant it or pass --regions: " + msg}}
 	}
-	var targets []model.Target
-	var errs []model.ScanError
-	for _, r := range want {
-		// If DescribeRegions was denied, scan what was asked for and let the
-		// DynamoDB calls say whether the region answers.
-		if err == nil && !slices.Contains(enabled, r) {
-			errs = append(errs, model.ScanError{Account: acct, Region: r, Code: "RegionDisabled", Reason: model.ReasonRegionDisabled,
-				Message: "region " + r + " is not enabled in account " + acct + " (enable it in the account settings, or leave it out of --regions)"})
-			continue
-		}
-		targets = append(targets, model.Target{Account: acct, Region: r})
+	targets := make([]model.Target, len(enabled))
+	for i, r := range enabled {
+		targets[i] = model.Target{Account: acct, Region: r}
 	}
-	return targets, errs
+	return targets, nil
+}
+
+// regionDisabled reports whether region is not enabled in the account of cfg
+// (false when that cannot be told).
+func regionDisabled(ctx context.Context, cfg aws.Config, partition, region string) bool {
+	enabled, err := enabledRegions(ctx, cfg, partition)
+	return err == nil && !slices.Contains(enabled, region)
 }
 
 func enabledRegions(ctx context.Context, cfg aws.Config, partition string) ([]string, error) {

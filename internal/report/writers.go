@@ -1,6 +1,8 @@
 package report
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -194,4 +196,62 @@ func WriteAuditSummary(w io.Writer, a *Audit) {
 			fmt.Fprintf(w, "  %s: %s: %s\n", where, e.Code, e.Message)
 		}
 	}
+}
+
+// WriteAuditJSON writes the audit envelope like WriteJSON, but encodes one
+// table at a time, so a large report is never held in memory twice.
+func WriteAuditJSON(w io.Writer, a *Audit) error {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	field := func(name string, v any, last bool) error {
+		b, err := json.MarshalIndent(v, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(bw, "  %q: %s", name, b)
+		if !last {
+			bw.WriteString(",")
+		}
+		bw.WriteString("\n")
+		return nil
+	}
+	bw.WriteString("{\n")
+	if err := field("schema_version", a.SchemaVersion, false); err != nil {
+		return err
+	}
+	if err := field("generated_at", a.GeneratedAt, false); err != nil {
+		return err
+	}
+	if len(a.Tables) == 0 {
+		bw.WriteString("  \"tables\": [],\n")
+	} else {
+		bw.WriteString("  \"tables\": [\n")
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("    ", "  ")
+		for i := range a.Tables {
+			buf.Reset()
+			if err := enc.Encode(&a.Tables[i]); err != nil {
+				return err
+			}
+			bw.WriteString("    ")
+			bw.Write(bytes.TrimRight(buf.Bytes(), "\n"))
+			if i < len(a.Tables)-1 {
+				bw.WriteString(",")
+			}
+			bw.WriteString("\n")
+		}
+		bw.WriteString("  ],\n")
+	}
+	if err := field("errors", a.Errors, false); err != nil {
+		return err
+	}
+	if err := field("summary", a.Summary, false); err != nil {
+		return err
+	}
+	if err := field("run", a.Run, true); err != nil {
+		return err
+	}
+	bw.WriteString("}\n")
+	return bw.Flush()
 }

@@ -116,3 +116,11 @@ func (m *Moto) Reset(ctx context.Context) error {
 	resp.Body.Close()
 	return nil
 }
+
+// Pid is moto_server's process id.
+func (m *Moto) Pid() int {
+	if m.cmd.Process == nil {
+		return 0
+	}
+	return m.cmd.Process.Pid
+}

@@ -99,6 +99,7 @@ type Proxy struct {
 	keys      map[string]string // access key id → account
 	buckets   map[string]*rate.Limiter
 	throttled map[string]int
+	counts    map[CountKey]int
 
 	// Latency is added to every call (the benchmark's stand-in for a round trip).
 	Latency time.Duration
@@ -128,6 +129,7 @@ func NewProxy(target string) (*Proxy, error) {
 		keys:      map[string]string{},
 		buckets:   map[string]*rate.Limiter{},
 		throttled: map[string]int{},
+		counts:    map[CountKey]int{},
 		Record:    true,
 	}
 	p.srv = &http.Server{Handler: p, ReadHeaderTimeout: 10 * time.Second}
@@ -182,6 +184,28 @@ func (p *Proxy) Count(op string) int {
 		}
 	}
 	return n
+}
+
+// CountKey identifies a counter: an operation in an account-region.
+type CountKey struct{ Op, Account, Region string }
+
+// Counts returns how many calls were seen per operation and account-region
+// (kept even when Record is false), and resets the counters and throttle
+// counts when reset is true.
+func (p *Proxy) Counts(reset bool) map[CountKey]int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := p.counts
+	if reset {
+		p.counts = map[CountKey]int{}
+		p.throttled = map[string]int{}
+	} else {
+		out = make(map[CountKey]int, len(p.counts))
+		for k, v := range p.counts {
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // Throttled returns how many calls the rate limits answered with ThrottlingException, per op.
@@ -304,11 +328,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			fault = FaultDrop
 		}
 	}
+	p.mu.Lock()
+	p.counts[CountKey{Op: q.op, Account: q.account, Region: q.region}]++
 	if p.Record {
-		p.mu.Lock()
 		p.calls = append(p.calls, Call{Service: q.service, Op: q.op, Account: q.account, Region: q.region, Table: q.table, Fault: fault})
-		p.mu.Unlock()
 	}
+	p.mu.Unlock()
 	switch fault {
 	case FaultNone:
 	case FaultDrop:

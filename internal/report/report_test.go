@@ -1,0 +1,42 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"testing"
+	"time"
+
+	"github.com/pitrguard/pitrguard/internal/model"
+	"github.com/pitrguard/pitrguard/internal/policy"
+)
+
+// TestWriteAuditJSONMatchesWriteJSON checks the streaming writer produces the
+// same document as encoding the whole envelope at once.
+func TestWriteAuditJSONMatchesWriteJSON(t *testing.T) {
+	days := 7
+	now := time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
+	for _, tables := range [][]TableResult{nil, {
+		{Account: "1", Name: "a<b>", Tags: map[string]string{"k": "v&w"}, Replicas: []model.Replica{}, Reasons: []model.Reason{"pitr_disabled"}, Notes: []string{},
+			PITR: PITRResult{Status: "ENABLED", RecoveryPeriodDays: &days, EarliestRestorable: &now}},
+		{Account: "2", Name: "b", Tags: map[string]string{}, Replicas: []model.Replica{{Region: "eu-west-1", Status: "ACTIVE"}}, Reasons: []model.Reason{}, Notes: []string{}},
+	}} {
+		a := &Audit{SchemaVersion: 1, GeneratedAt: now, Tables: tables, Errors: []model.ScanError{{Account: "1", Code: "X"}},
+			Summary: policy.Summary{Tables: 2, ByTier: map[string]*policy.TierSummary{"critical": {Tables: 1}}}, Run: RunInfo{APICalls: map[string]int64{"DescribeTable": 2}}}
+		if a.Tables == nil {
+			a.Tables = []TableResult{}
+		}
+		var whole, streamed bytes.Buffer
+		if err := WriteJSON(&whole, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteAuditJSON(&streamed, a); err != nil {
+			t.Fatal(err)
+		}
+		if whole.String() != streamed.String() {
+			t.Errorf("streamed JSON differs:\n--- whole\n%s\n--- streamed\n%s", whole.String(), streamed.String())
+		}
+		if !json.Valid(streamed.Bytes()) {
+			t.Error("invalid JSON")
+		}
+	}
+}
