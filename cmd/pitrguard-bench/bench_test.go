@@ -14,7 +14,7 @@ import (
 // faults. (A smoke test of the harness; the numbers come from `make bench`.)
 func TestQuickBench(t *testing.T) {
 	testaws.MotoT(t).Stop() // skip (or fail under .ci/run) without moto_server
-	t.Chdir("../..") // the harness builds ./cmd/pitrguard
+	t.Chdir("../..")        // the harness builds ./cmd/pitrguard
 	devnull, _ := os.Open(os.DevNull)
 	defer devnull.Close()
 	res, err := run(context.Background(), options{quick: true, skipCLI: true, seqAccts: 1, latency: 5e6,

@@ -70,7 +70,8 @@ func (h *harness) audit(ctx context.Context, name string, args ...string) (*Run,
 	full = append(full, "--endpoint-url", h.proxy.URL, "--format", "json", "--output", out, "--db", filepath.Join(h.dir, name+".db"), "--quiet")
 	h.proxy.Counts(true)
 	cmd := exec.CommandContext(ctx, h.bin, full...)
-	cmd.Env = h.env()
+	statsFile := filepath.Join(h.dir, name+".stats.json")
+	cmd.Env = append(h.env(), "PITRGUARD_STATS_FILE="+statsFile)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()
@@ -80,9 +81,16 @@ func (h *harness) audit(ctx context.Context, name string, args ...string) (*Run,
 	if cmd.ProcessState != nil {
 		r.ExitCode = cmd.ProcessState.ExitCode()
 		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-			r.PeakRSSMB = round(float64(ru.Maxrss)/1024, 1) // Maxrss is in KiB on Linux
 			r.CPUSeconds = round(time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds(), 2)
 		}
+	}
+	// Peak RSS comes from pitrguard's own VmHWM: the child's ru_maxrss would
+	// include this harness's RSS, which Linux carries across vfork+exec.
+	var st struct {
+		VmHWMKB int64 `json:"vm_hwm_kb"`
+	}
+	if data, err := os.ReadFile(statsFile); err == nil && json.Unmarshal(data, &st) == nil {
+		r.PeakRSSMB = round(float64(st.VmHWMKB)/1024, 1)
 	}
 	if err != nil && r.ExitCode != 1 {
 		return nil, fmt.Errorf("%s: pitrguard %s: %v\n%s", name, strings.Join(full, " "), err, stderr.String())

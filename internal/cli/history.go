@@ -53,7 +53,7 @@ each audit's compliance rate, counts and coverage.`,
 			return writeHistory(f, opts.Format, runs)
 		},
 	}
-	cmd.AddCommand(newJournalCmd(f, g))
+	cmd.AddCommand(newJournalCmd(f, g), newDrillsHistoryCmd(f, g))
 	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "how many runs to list")
 	cmd.Flags().StringVar(&opts.Kind, "kind", "", "only runs of this kind (audit, enable)")
 	cmd.Flags().StringVarP(&opts.Format, "format", "f", "table", "output format: table or json")
@@ -185,4 +185,57 @@ func stateString(raw json.RawMessage) string {
 		return "off"
 	}
 	return fmt.Sprintf("on/%dd", s.Days)
+}
+
+func newDrillsHistoryCmd(f *Factory, g *GlobalOptions) *cobra.Command {
+	var limit int
+	var format string
+	cmd := &cobra.Command{
+		Use:   "drills",
+		Short: "List recorded restore drills (evidence), newest first",
+		Example: `  pitrguard history drills
+  pitrguard history drills --format json > drill-evidence.json`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if limit < 1 || (format != "table" && format != "json") {
+				return FlagErrorf("--limit must be at least 1 and --format table or json")
+			}
+			if g.NoStore {
+				return FlagErrorf("drills are read from the history database; drop --no-store")
+			}
+			db, err := f.openStore(cmd.Context(), g)
+			if err != nil {
+				return err
+			}
+			defer db.Close()
+			ds, err := db.Drills(cmd.Context(), limit)
+			if err != nil {
+				return fmt.Errorf("read drills from %s: %w", db.Path(), err)
+			}
+			if ds == nil {
+				ds = []store.Drill{}
+			}
+			if format == "json" {
+				return report.WriteJSON(f.IO.Out, map[string]any{"schema_version": report.SchemaVersion, "drills": ds})
+			}
+			if len(ds) == 0 {
+				fmt.Fprintln(f.IO.ErrOut, "No drills recorded yet. Run `pitrguard drill`.")
+				return nil
+			}
+			rows := make([][]string, 0, len(ds))
+			for _, d := range ds {
+				rp := "-"
+				if d.RestorePoint != nil {
+					rp = d.RestorePoint.UTC().Format("2006-01-02 15:04:05")
+				}
+				rows = append(rows, []string{d.StartedAt.UTC().Format("2006-01-02 15:04:05"), d.Account, d.Region, d.Table, rp,
+					strings.ToUpper(d.Result), fmt.Sprintf("%.1f", d.RestoreSeconds), fmt.Sprintf("%.1f", d.TotalSeconds), d.Cleanup})
+			}
+			return report.Table(f.IO.Out, report.Style{Aligned: f.IO.IsStdoutTTY()},
+				[]string{"STARTED (UTC)", "ACCOUNT", "REGION", "TABLE", "RESTORE POINT", "RESULT", "RESTORE_S", "TOTAL_S", "CLEANUP"}, rows)
+		},
+	}
+	cmd.Flags().IntVar(&limit, "limit", 50, "how many drills to list")
+	cmd.Flags().StringVarP(&format, "format", "f", "table", "output format: table or json")
+	return cmd
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/pprof"
+	"strings"
 )
 
 var cpuProfile *os.File
@@ -39,4 +40,24 @@ func (g *GlobalOptions) stopProfiles() error {
 	defer f.Close()
 	runtime.GC()
 	return pprof.Lookup("allocs").WriteTo(f, 0)
+}
+
+// writeMemStats writes the process's peak resident set size (VmHWM) to path,
+// for the benchmark. ru_maxrss cannot be used there: after a vfork+exec,
+// Linux folds the parent's high-water mark into the child's.
+func writeMemStats(path string) {
+	if path == "" {
+		return
+	}
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return
+	}
+	var hwm int64
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			fmt.Sscanf(strings.TrimSpace(v), "%d kB", &hwm)
+		}
+	}
+	_ = os.WriteFile(path, fmt.Appendf(nil, "{\"vm_hwm_kb\": %d}\n", hwm), 0o644)
 }

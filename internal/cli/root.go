@@ -61,7 +61,9 @@ func Main() int {
 		stop() // restore default handling: a second Ctrl-C kills the process
 	}()
 	f := &Factory{IO: iostreams.System(), Now: time.Now, Getenv: os.Getenv}
-	return Run(ctx, os.Args[1:], f)
+	code := Run(ctx, os.Args[1:], f)
+	writeMemStats(os.Getenv("PITRGUARD_STATS_FILE"))
+	return code
 }
 
 // Run executes one command line and returns the exit code.
@@ -153,7 +155,7 @@ minimum recovery window, exemptions), estimates the cost, and keeps a history.`,
 	root.PersistentPostRunE = func(*cobra.Command, []string) error { return g.stopProfiles() }
 
 	root.AddGroup(&cobra.Group{ID: "audit", Title: "Audit and report:"}, &cobra.Group{ID: "act", Title: "Act on tables:"})
-	root.AddCommand(newAuditCmd(f, g, nil), newHistoryCmd(f, g), newEnableCmd(f, g), newIAMPolicyCmd(f), newVersionCmd(f))
+	root.AddCommand(newAuditCmd(f, g, nil), newHistoryCmd(f, g), newEnableCmd(f, g), newRestoreCmd(f, g), newDrillCmd(f, g), newIAMPolicyCmd(f), newVersionCmd(f))
 	return root
 }
 

@@ -297,6 +297,9 @@ func fillDescription(t *model.Table, d *ddbtypes.TableDescription) {
 	for _, lsi := range d.LocalSecondaryIndexes {
 		t.LSISizeBytes += aws.ToInt64(lsi.IndexSizeBytes)
 	}
+	for _, gsi := range d.GlobalSecondaryIndexes {
+		t.GSISizeBytes += aws.ToInt64(gsi.IndexSizeBytes)
+	}
 	t.BillingMode = string(ddbtypes.BillingModeProvisioned)
 	if d.BillingModeSummary != nil && d.BillingModeSummary.BillingMode != "" {
 		t.BillingMode = string(d.BillingModeSummary.BillingMode)

@@ -15,6 +15,7 @@ type Table struct {
 	Status             string            `json:"status"`
 	SizeBytes          int64             `json:"size_bytes"`
 	LSISizeBytes       int64             `json:"lsi_size_bytes"`
+	GSISizeBytes       int64             `json:"gsi_size_bytes"`
 	ItemCount          int64             `json:"item_count"`
 	BillingMode        string            `json:"billing_mode"`
 	TableClass         string            `json:"table_class"`
@@ -76,6 +77,9 @@ func (p PITR) RestorableDays() float64 {
 	}
 	return p.LatestRestorable.Sub(*p.EarliestRestorable).Hours() / 24
 }
+
+// RestoreBytes is what a restore is charged on: table data, LSIs and GSIs.
+func (t Table) RestoreBytes() int64 { return t.SizeBytes + t.LSISizeBytes + t.GSISizeBytes }
 
 // BillableBytes is what PITR is charged on: table data plus LSIs (GSIs are not
 // included, per the DynamoDB pricing page).

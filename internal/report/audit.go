@@ -49,6 +49,7 @@ type TableResult struct {
 	Tags               map[string]string        `json:"tags"`
 	SizeBytes          int64                    `json:"size_bytes"`
 	LSISizeBytes       int64                    `json:"lsi_size_bytes"`
+	GSISizeBytes       int64                    `json:"gsi_size_bytes"`
 	ItemCount          int64                    `json:"item_count"`
 	BillingMode        string                   `json:"billing_mode"`
 	TableClass         string                   `json:"table_class"`
@@ -78,7 +79,7 @@ func NewTableResult(t *model.Table, r policy.Result, cost float64, estimated boo
 	tr := TableResult{
 		Account: t.Account, Region: t.Region, Name: t.Name, ARN: t.ARN, Status: t.Status,
 		Tier: r.Tier.Name, Owner: r.Owner, Tags: t.Tags,
-		SizeBytes: t.SizeBytes, LSISizeBytes: t.LSISizeBytes, ItemCount: t.ItemCount,
+		SizeBytes: t.SizeBytes, LSISizeBytes: t.LSISizeBytes, GSISizeBytes: t.GSISizeBytes, ItemCount: t.ItemCount,
 		BillingMode: t.BillingMode, TableClass: t.TableClass, DeletionProtection: t.DeletionProtection,
 		Replicas: t.Replicas, Stream: t.Stream,
 		PITR:    PITRResult{Status: t.PITR.StatusString()},

@@ -1,0 +1,238 @@
+// Package restore restores DynamoDB tables — to a point in time, or a deleted
+// table from its SYSTEM backup — and reconciles the restored table with the
+// settings AWS does not restore (PITR, tags, TTL, deletion protection,
+// streams, table class, resource policy, contributor insights, auto scaling).
+// It never modifies or deletes the source table.
+package restore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/applicationautoscaling"
+	astypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
+
+	"github.com/pitrguard/pitrguard/internal/awsx"
+	"github.com/pitrguard/pitrguard/internal/report"
+)
+
+// Settings are what a restore has to put back on the new table.
+type Settings struct {
+	// From says where the settings were read: "live source table" or the
+	// audit snapshot they came from.
+	From string
+
+	PITR               *PITRSetting
+	Tags               map[string]string
+	TagsKnown          bool
+	TTLAttribute       string // "" = off
+	TTLKnown           bool
+	DeletionProtection bool
+	DPKnown            bool
+	Stream             *ddbtypes.StreamSpecification // nil = off
+	StreamKnown        bool
+	TableClass         ddbtypes.TableClass
+	ResourcePolicy     string // "" = none
+	PolicyKnown        bool
+	ContributorInsight bool
+	CIKnown            bool
+	ScalableTargets    []astypes.ScalableTarget
+	ScalingPolicies    []astypes.ScalingPolicy
+	ScalingKnown       bool
+	Replicas           []string
+
+	// readErrors explain settings that could not be read from the source.
+	readErrors map[string]string
+}
+
+// PITRSetting is the source's PITR state.
+type PITRSetting struct {
+	Enabled bool
+	Days    int
+}
+
+// Item is one reconciled setting in the output.
+type Item struct {
+	Setting string `json:"setting"`
+	Status  string `json:"status"` // applied, not_needed, failed, manual
+	Detail  string `json:"detail"`
+}
+
+// Statuses of an Item.
+const (
+	Applied   = "applied"
+	NotNeeded = "not_needed"
+	Failed    = "failed"
+	Manual    = "manual"
+)
+
+// unsupported reports an error that means the API itself is not available
+// (an emulator, or a partition without the feature), not a refusal.
+func unsupported(err error) bool {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		switch ae.ErrorCode() {
+		case "UnknownOperationException", "NotImplemented", "InvalidAction", "UnsupportedOperation", "NotImplementedError":
+			return true
+		}
+	}
+	return strings.Contains(err.Error(), "StatusCode: 404") || strings.Contains(err.Error(), "StatusCode: 501") ||
+		strings.Contains(strings.ToLower(err.Error()), "not been implemented") || strings.Contains(strings.ToLower(err.Error()), "not yet implemented")
+}
+
+func (s *Settings) readFailed(setting string, err error) {
+	if s.readErrors == nil {
+		s.readErrors = map[string]string{}
+	}
+	_, code, msg := awsx.Classify(err)
+	s.readErrors[setting] = code + ": " + msg
+}
+
+// ReadLive reads a live source table's settings. It only reads.
+func ReadLive(ctx context.Context, db *dynamodb.Client, as *applicationautoscaling.Client, d *ddbtypes.TableDescription) *Settings {
+	s := &Settings{From: "live source table"}
+	name, arn := aws.ToString(d.TableName), aws.ToString(d.TableArn)
+	s.DeletionProtection, s.DPKnown = aws.ToBool(d.DeletionProtectionEnabled), true
+	if d.StreamSpecification != nil && aws.ToBool(d.StreamSpecification.StreamEnabled) {
+		s.Stream = d.StreamSpecification
+	}
+	s.StreamKnown = true
+	s.TableClass = ddbtypes.TableClassStandard
+	if d.TableClassSummary != nil && d.TableClassSummary.TableClass != "" {
+		s.TableClass = d.TableClassSummary.TableClass
+	}
+	for _, r := range d.Replicas {
+		s.Replicas = append(s.Replicas, aws.ToString(r.RegionName))
+	}
+
+	if cb, err := db.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: &name}); err != nil {
+		s.readFailed("pitr", err)
+	} else if pd := cb.ContinuousBackupsDescription.PointInTimeRecoveryDescription; pd != nil {
+		p := &PITRSetting{Enabled: pd.PointInTimeRecoveryStatus == ddbtypes.PointInTimeRecoveryStatusEnabled}
+		if p.Enabled {
+			p.Days = int(aws.ToInt32(pd.RecoveryPeriodInDays))
+			if p.Days == 0 {
+				p.Days = 35
+			}
+		}
+		s.PITR = p
+	} else {
+		s.PITR = &PITRSetting{}
+	}
+
+	s.Tags = map[string]string{}
+	in := &dynamodb.ListTagsOfResourceInput{ResourceArn: &arn}
+	for {
+		out, err := db.ListTagsOfResource(ctx, in)
+		if err != nil {
+			s.readFailed("tags", err)
+			break
+		}
+		for _, t := range out.Tags {
+			s.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
+		}
+		if out.NextToken == nil {
+			s.TagsKnown = true
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+
+	if ttl, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: &name}); err != nil {
+		s.readFailed("ttl", err)
+	} else {
+		if d := ttl.TimeToLiveDescription; d != nil && (d.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled || d.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabling) {
+			s.TTLAttribute = aws.ToString(d.AttributeName)
+		}
+		s.TTLKnown = true
+	}
+
+	if pol, err := db.GetResourcePolicy(ctx, &dynamodb.GetResourcePolicyInput{ResourceArn: &arn}); err != nil {
+		var nf *ddbtypes.PolicyNotFoundException
+		var rnf *ddbtypes.ResourceNotFoundException
+		if errors.As(err, &nf) || errors.As(err, &rnf) {
+			s.PolicyKnown = true
+		} else {
+			s.readFailed("resource_policy", err)
+		}
+	} else {
+		s.ResourcePolicy, s.PolicyKnown = aws.ToString(pol.Policy), true
+	}
+
+	if ci, err := db.DescribeContributorInsights(ctx, &dynamodb.DescribeContributorInsightsInput{TableName: &name}); err != nil {
+		s.readFailed("contributor_insights", err)
+	} else {
+		s.ContributorInsight = ci.ContributorInsightsStatus == ddbtypes.ContributorInsightsStatusEnabled ||
+			ci.ContributorInsightsStatus == ddbtypes.ContributorInsightsStatusEnabling
+		s.CIKnown = true
+	}
+
+	if as != nil {
+		ids := []string{"table/" + name}
+		for _, g := range d.GlobalSecondaryIndexes {
+			ids = append(ids, "table/"+name+"/index/"+aws.ToString(g.IndexName))
+		}
+		st, err := as.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: astypes.ServiceNamespaceDynamodb, ResourceIds: ids})
+		if err != nil {
+			s.readFailed("auto_scaling", err)
+		} else {
+			s.ScalableTargets = st.ScalableTargets
+			s.ScalingKnown = true
+			for _, id := range ids {
+				sp, err := as.DescribeScalingPolicies(ctx, &applicationautoscaling.DescribeScalingPoliciesInput{ServiceNamespace: astypes.ServiceNamespaceDynamodb, ResourceId: aws.String(id)})
+				if err != nil {
+					s.readFailed("auto_scaling", err)
+					s.ScalingKnown = false
+					break
+				}
+				s.ScalingPolicies = append(s.ScalingPolicies, sp.ScalingPolicies...)
+			}
+		}
+	}
+	return s
+}
+
+// FromSnapshot rebuilds settings from the last audit that saw the table
+// (used when the source table has been deleted). The audit stores PITR, tags,
+// deletion protection, stream and table class; TTL, resource policy,
+// contributor insights and auto scaling are not audited and become manual.
+func FromSnapshot(facts json.RawMessage, seenAt time.Time, runID int64) (*Settings, error) {
+	var t report.TableResult
+	if err := json.Unmarshal(facts, &t); err != nil {
+		return nil, fmt.Errorf("read the stored snapshot: %w", err)
+	}
+	s := &Settings{From: fmt.Sprintf("audit snapshot of %s (run %d)", seenAt.UTC().Format(time.RFC3339), runID)}
+	s.PITR = &PITRSetting{Enabled: t.PITR.Status == "ENABLED"}
+	if t.PITR.RecoveryPeriodDays != nil {
+		s.PITR.Days = *t.PITR.RecoveryPeriodDays
+	}
+	if t.PITR.Status == "UNKNOWN" {
+		s.PITR = nil
+	}
+	s.Tags, s.TagsKnown = t.Tags, true
+	s.DeletionProtection, s.DPKnown = t.DeletionProtection, true
+	if t.Stream != nil && t.Stream.Enabled {
+		s.Stream = &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewType(t.Stream.ViewType)}
+	}
+	s.StreamKnown = true
+	s.TableClass = ddbtypes.TableClass(t.TableClass)
+	for _, r := range t.Replicas {
+		s.Replicas = append(s.Replicas, r.Region)
+	}
+	why := "not recorded by the audit; the source table is deleted"
+	for _, k := range []string{"ttl", "resource_policy", "contributor_insights", "auto_scaling"} {
+		if s.readErrors == nil {
+			s.readErrors = map[string]string{}
+		}
+		s.readErrors[k] = why
+	}
+	return s, nil
+}
