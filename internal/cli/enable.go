@@ -125,8 +125,8 @@ func (o *EnableOptions) validate() error {
 			o.tableRefs = append(o.tableRefs, tableRef{a.AccountID, a.Region, strings.TrimPrefix(a.Resource, "table/")})
 			continue
 		}
-		if len(t) < 3 || len(t) > 255 {
-			return FlagErrorf("--table %q is not a table name (3–255 characters) or ARN", t)
+		if !tableNameRE.MatchString(t) {
+			return FlagErrorf("--table %q is not a table name (up to 255 of a-z A-Z 0-9 _ . -) or ARN", t)
 		}
 		o.tableRefs = append(o.tableRefs, tableRef{name: t})
 	}
@@ -236,7 +236,8 @@ func enableRun(ctx context.Context, f *Factory, g *GlobalOptions, opts *EnableOp
 		}
 		return dynamodb.NewFromConfig(awsx.ForRegion(cfg, region)), nil
 	}, remediate.ApplyOptions{
-		Wait: opts.Wait, Concurrency: opts.Target.Concurrency, Now: f.Now,
+		// The real clock: it bounds --wait (f.Now only dates records).
+		Wait: opts.Wait, Concurrency: opts.Target.Concurrency, Now: time.Now,
 		Done: func(remediate.Action) { prog.TableDone() },
 		Journal: func(e remediate.JournalEntry) {
 			if db == nil {

@@ -346,38 +346,64 @@ func TestIAMPolicyCoversEveryCall(t *testing.T) {
 		if r := e.run(t, args...); r.code != ExitOK {
 			t.Fatalf("%s: exit %d %s", cmd, r.code, r.errOut)
 		}
-		ios, _, out, _ := iostreams.Test()
-		if code := Run(context.Background(), []string{"iam-policy", cmd}, &Factory{IO: ios}); code != 0 {
-			t.Fatalf("iam-policy %s: exit %d", cmd, code)
-		}
-		var doc iampolicy.Document
-		if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
-			t.Fatal(err)
-		}
-		allowed := doc.Actions()
-		prefix := map[string]string{"dynamodb": "dynamodb", "sts": "sts", "ec2": "ec2", "organizations": "organizations", "tagging": "tag"}
-		seen := 0
-		for _, c := range e.proxy.Calls() {
-			if c.Service == "sts" && c.Op == "GetCallerIdentity" {
-				continue // needs no permission
-			}
-			p, ok := prefix[c.Service]
-			if !ok {
-				t.Errorf("%s: call to unexpected service %q (%s)", cmd, c.Service, c.Op)
-				continue
-			}
-			seen++
-			if action := p + ":" + c.Op; !slices.Contains(allowed, action) {
-				t.Errorf("%s called %s, which `pitrguard iam-policy %s` does not allow", cmd, action, cmd)
-			}
-		}
-		if seen < 8 {
-			t.Errorf("%s: only %d calls recorded", cmd, seen)
-		}
+		assertPolicyCovers(t, e, cmd)
 		if cmd == "enable" && !slices.ContainsFunc(e.proxy.Calls(), func(c testaws.Call) bool { return c.Op == "UpdateContinuousBackups" }) {
 			t.Error("enable made no UpdateContinuousBackups call: the test proves nothing")
 		}
 	}
+}
+
+// assertPolicyCovers checks that `pitrguard iam-policy cmd` allows every call
+// the proxy recorded.
+func assertPolicyCovers(t *testing.T, e *env, cmd string) {
+	t.Helper()
+	ios, _, out, _ := iostreams.Test()
+	if code := Run(context.Background(), []string{"iam-policy", cmd}, &Factory{IO: ios}); code != 0 {
+		t.Fatalf("iam-policy %s: exit %d", cmd, code)
+	}
+	var doc iampolicy.Document
+	if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	allowed := doc.Actions()
+	prefix := map[string]string{"dynamodb": "dynamodb", "sts": "sts", "ec2": "ec2", "organizations": "organizations",
+		"tagging": "tag", "application-autoscaling": "application-autoscaling"}
+	seen := 0
+	for _, c := range e.proxy.Calls() {
+		if c.Service == "sts" && c.Op == "GetCallerIdentity" {
+			continue // needs no permission
+		}
+		p, ok := prefix[c.Service]
+		if !ok {
+			t.Errorf("%s: call to unexpected service %q (%s)", cmd, c.Service, c.Op)
+			continue
+		}
+		seen++
+		if action := p + ":" + c.Op; !slices.Contains(allowed, action) {
+			t.Errorf("%s called %s, which `pitrguard iam-policy %s` does not allow", cmd, action, cmd)
+		}
+	}
+	if seen < 5 {
+		t.Errorf("%s: only %d calls recorded", cmd, seen)
+	}
+}
+
+func TestIAMPolicyCoversRestoreAndDrill(t *testing.T) {
+	e := newEnv(t, 0)
+	sourceTable(t, e, "T")
+	e.proxy.Clear()
+	if r := e.run(t, "restore", "--table", "T", "--region", "us-east-1", "--latest", "--target", "T-r", "--yes", "--format", "json"); r.code != ExitOK {
+		t.Fatalf("restore: %d %s", r.code, r.errOut)
+	}
+	assertPolicyCovers(t, e, "restore")
+	if !slices.ContainsFunc(e.proxy.Calls(), func(c testaws.Call) bool { return c.Op == "PutResourcePolicy" }) {
+		t.Error("restore made no PutResourcePolicy call: the test proves too little")
+	}
+	e.proxy.Clear()
+	if r := e.run(t, "drill", "--table", "T", "--regions", "us-east-1", "--yes", "--format", "json", "--poll", "10ms"); r.code != ExitOK {
+		t.Fatalf("drill: %d %s", r.code, r.errOut)
+	}
+	assertPolicyCovers(t, e, "drill")
 }
 
 func TestIAMPolicyTrust(t *testing.T) {

@@ -94,7 +94,10 @@ type BackupInfo struct {
 	Expires *time.Time `json:"expires"`
 }
 
-var tableNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{3,255}$`)
+// tableNameRE checks the characters and the maximum length of a table name.
+// AWS's minimum is 3, but names are only looked up, so a shorter one is left
+// to fail as "not found" (emulators accept any length).
+var tableNameRE = regexp.MustCompile(`^[a-zA-Z0-9_.-]{1,255}$`)
 
 func newRestoreCmd(f *Factory, g *GlobalOptions) *cobra.Command {
 	o := &RestoreOptions{}
@@ -183,7 +186,7 @@ func (o *RestoreOptions) validate(f *Factory) error {
 		o.name = o.Table
 	}
 	if !tableNameRE.MatchString(o.name) {
-		return FlagErrorf("%q is not a valid table name (3–255 of a-z A-Z 0-9 _ . -)", o.name)
+		return FlagErrorf("%q is not a valid table name (up to 255 of a-z A-Z 0-9 _ . -)", o.name)
 	}
 	if o.Region == "" {
 		return FlagErrorf("--region is required with a table name (or pass the table's ARN)")
@@ -210,7 +213,7 @@ func (o *RestoreOptions) validate(f *Factory) error {
 		return FlagErrorf("--reconcile-only and --no-reconcile contradict each other")
 	}
 	if o.Target != "" && !tableNameRE.MatchString(o.Target) {
-		return FlagErrorf("--target %q is not a valid table name (3–255 of a-z A-Z 0-9 _ . -)", o.Target)
+		return FlagErrorf("--target %q is not a valid table name (up to 255 of a-z A-Z 0-9 _ . -)", o.Target)
 	}
 	if o.Target == o.name && (o.TargetRegion == "" || o.TargetRegion == o.Region) {
 		return FlagErrorf("--target must differ from the source table: a restore always creates a new table")

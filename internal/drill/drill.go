@@ -120,7 +120,9 @@ func Run(ctx context.Context, items []Item, clients Clients, o Options) []Result
 }
 
 func one(ctx context.Context, it Item, clients Clients, o Options) (r Result) {
+	// o.Now names and dates the drill; durations use the monotonic clock.
 	start := o.Now().UTC()
+	began := time.Now()
 	r = Result{Account: it.Account, Region: it.Region, Table: it.Table, SizeBytes: it.SizeBytes, StartedAt: start,
 		ScratchTable: ScratchName(it.Table, start), Cleanup: "not_needed", Checks: []Check{}}
 	check := func(name string, ok bool, format string, args ...any) {
@@ -133,7 +135,7 @@ func one(ctx context.Context, it Item, clients Clients, o Options) (r Result) {
 				r.Result = "failed"
 			}
 		}
-		r.TotalSeconds = round(o.Now().Sub(start).Seconds())
+		r.TotalSeconds = round(time.Since(began).Seconds())
 	}()
 	db, err := clients(ctx, it.Account, it.Region)
 	if err != nil {
@@ -156,7 +158,7 @@ func one(ctx context.Context, it Item, clients Clients, o Options) (r Result) {
 	} else {
 		in.UseLatestRestorableTime = aws.Bool(true)
 	}
-	requested := o.Now()
+	requested := time.Now()
 	if _, err := db.RestoreTableToPointInTime(ctx, in); err != nil {
 		check("restore", false, "%v", restoreError(err, it.Table))
 		return r
@@ -177,8 +179,7 @@ func one(ctx context.Context, it Item, clients Clients, o Options) (r Result) {
 		check("restore", false, "scratch table not ACTIVE: %v", err)
 		return r
 	}
-	active := o.Now()
-	r.RestoreSeconds = round(active.Sub(requested).Seconds())
+	r.RestoreSeconds = round(time.Since(requested).Seconds())
 	if !tagged {
 		if err := tag(ctx, db, r.ScratchTable, it); err != nil {
 			check("tag", false, "cannot tag the scratch table %s=true: %v", TagKey, err)

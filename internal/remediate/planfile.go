@@ -44,8 +44,8 @@ func LoadPlan(path string) (*Plan, error) {
 		if !regionRE.MatchString(a.Region) {
 			errs = append(errs, fmt.Sprintf("%s: region %q is not a region name", where, a.Region))
 		}
-		if len(a.Table) < 3 || len(a.Table) > 255 {
-			errs = append(errs, fmt.Sprintf("%s: table name must be 3–255 characters", where))
+		if a.Table == "" || len(a.Table) > 255 {
+			errs = append(errs, fmt.Sprintf("%s: table name must be 1–255 characters", where))
 		}
 		if a.Action != EnablePITR && a.Action != RaiseRecoveryPeriod {
 			errs = append(errs, fmt.Sprintf("%s: action %q is not enable_pitr or raise_recovery_period", where, a.Action))

@@ -48,6 +48,9 @@ type Rule struct {
 	Code, Message string
 	// Mutate rewrites moto's successful JSON answer (DynamoDB and other JSON protocols).
 	Mutate func(resp map[string]any)
+	// Respond answers a JSON-protocol call itself (a wire fake), given the
+	// request body, instead of forwarding it to moto.
+	Respond func(req map[string]any) map[string]any
 
 	hits int
 }
@@ -334,6 +337,21 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.calls = append(p.calls, Call{Service: q.service, Op: q.op, Account: q.account, Region: q.region, Table: q.table, Fault: fault})
 	}
 	p.mu.Unlock()
+	if rule != nil && rule.Respond != nil && fault == FaultNone && q.protocol != "query" {
+		var in map[string]any
+		_ = json.Unmarshal(body, &in)
+		out, _ := json.Marshal(rule.Respond(in))
+		ct := "application/x-amz-json-1.1"
+		if q.protocol == "json10" {
+			ct = "application/x-amz-json-1.0"
+			w.Header().Set("X-Amz-Crc32", strconv.FormatUint(uint64(crc32.ChecksumIEEE(out)), 10))
+		}
+		w.Header().Set("Content-Type", ct)
+		w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+		w.WriteHeader(http.StatusOK)
+		w.Write(out)
+		return
+	}
 	switch fault {
 	case FaultNone:
 	case FaultDrop:
