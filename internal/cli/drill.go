@@ -70,7 +70,11 @@ schema, index set, item count, a sample of items read back by key), times it
 (request → ACTIVE is the restore time, MTTR), and always deletes the scratch
 table afterwards — also on failure, timeout and Ctrl-C, and only tables with
 the drill tag and name prefix. Every drill is recorded as evidence
-('pitrguard history drills'). 'pitrguard drill cleanup' removes leftovers.`,
+('pitrguard history drills'). 'pitrguard drill cleanup' removes leftovers.
+
+On a terminal it shows the selection and estimated cost and asks first.
+Without one, --yes is required — except when every table is named with
+--table, which is taken as the explicit choice.`,
 		Example: `  # Drill one table
   pitrguard drill --table orders --regions eu-west-1
 
@@ -162,8 +166,13 @@ func parseEvery(s string) (time.Duration, error) {
 }
 
 func drillRun(ctx context.Context, f *Factory, g *GlobalOptions, o *DrillOptions) error {
-	if !o.Yes && !f.IO.CanPrompt() {
-		return FlagErrorf("drill needs --yes when there is no terminal to confirm on (it creates scratch tables, which cost money)")
+	// Without a terminal, a broad selection needs --yes. Tables named one by
+	// one with --table (and nothing else widening the selection) are the
+	// user's explicit choice: the selection and cost are printed and the drill
+	// proceeds, as the issue's acceptance command (no --yes) expects.
+	explicit := len(o.Enable.Tables) > 0 && len(o.Enable.Tiers) == 0 && !o.Due && !o.Enable.Target.Org && len(o.Enable.Target.Accounts) == 0
+	if !o.Yes && !f.IO.CanPrompt() && !explicit {
+		return FlagErrorf("drill needs --yes when there is no terminal to confirm on (it creates scratch tables, which cost money); only tables named with --table are drilled without it")
 	}
 	scope, _ := o.Enable.Target.validate()
 	cfg, err := loadConfig(o.Enable.Target.ConfigFile)
@@ -252,7 +261,7 @@ func drillRun(ctx context.Context, f *Factory, g *GlobalOptions, o *DrillOptions
 		fmt.Fprintf(f.IO.ErrOut, "%s/%s/%s", it.Account, it.Region, it.Table)
 	}
 	fmt.Fprintf(f.IO.ErrOut, "\nEstimated restore cost: $%.2f (plus the scratch tables' storage while they exist).\n", cost)
-	if !o.Yes {
+	if !o.Yes && f.IO.CanPrompt() {
 		fmt.Fprint(f.IO.ErrOut, "Type yes to start: ")
 		if !readYes(f) {
 			return &ExitError{Code: ExitFailure, Err: fmt.Errorf("aborted: nothing was restored")}

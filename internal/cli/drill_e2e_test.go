@@ -147,8 +147,8 @@ func TestDrillRestoreFailureMapped(t *testing.T) {
 		!strings.Contains(rep.Drills[0].Checks[0].Detail, "PITR is not enabled on orders") {
 		t.Errorf("exit %d drill %+v", r.code, rep.Drills)
 	}
-	if r := e.run(t, "drill", "--table", "orders", "--regions", "us-east-1"); r.code != ExitUsage || !strings.Contains(r.errOut, "--yes") {
-		t.Errorf("no tty without --yes: exit %d", r.code)
+	if r := e.run(t, "drill", "--regions", "us-east-1", "--tier", "standard"); r.code != ExitUsage || !strings.Contains(r.errOut, "--yes") {
+		t.Errorf("broad selection, no tty, no --yes: exit %d", r.code)
 	}
 	if r := e.run(t, "drill", "--table", "orders", "--regions", "us-east-1", "--every", "soon", "--yes"); r.code != ExitUsage || !strings.Contains(r.errOut, "90d") {
 		t.Errorf("bad --every: exit %d %s", r.code, r.errOut)
