@@ -6,7 +6,7 @@ package audit
 
 import (
 	"context"
-	"sort"
+	"slices"
 	"sync"
 	"time"
 
@@ -127,14 +127,7 @@ func Run(ctx context.Context, p *awsx.Provider, prm Params) *Result {
 }
 
 func sortEntries(es []Entry) {
-	less := func(a, b *model.Table) bool {
-		if a.Account != b.Account {
-			return a.Account < b.Account
-		}
-		if a.Region != b.Region {
-			return a.Region < b.Region
-		}
-		return a.Name < b.Name
-	}
-	sort.Slice(es, func(i, j int) bool { return less(es[i].Table, es[j].Table) })
+	slices.SortFunc(es, func(a, b Entry) int {
+		return model.Compare(a.Table.Account, a.Table.Region, a.Table.Name, b.Table.Account, b.Table.Region, b.Table.Name)
+	})
 }

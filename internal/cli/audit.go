@@ -15,7 +15,6 @@ import (
 
 	"github.com/pitrguard/pitrguard/internal/audit"
 	"github.com/pitrguard/pitrguard/internal/model"
-	"github.com/pitrguard/pitrguard/internal/pricing"
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/store"
 )
@@ -109,17 +108,15 @@ func auditRun(ctx context.Context, f *Factory, g *GlobalOptions, opts *AuditOpti
 	if err != nil {
 		return err
 	}
-	prices, err := pricing.Load(opts.Target.PriceFile)
+	prices, err := loadPrices(opts.Target.PriceFile)
 	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: err}
+		return err
 	}
 	db, err := f.openStore(ctx, g)
 	if err != nil {
 		return err
 	}
-	if db != nil {
-		defer db.Close()
-	}
+	defer db.Close()
 	p, err := f.awsProvider(ctx, g, &opts.Target)
 	if err != nil {
 		return err

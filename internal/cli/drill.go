@@ -15,7 +15,6 @@ import (
 	"github.com/pitrguard/pitrguard/internal/audit"
 	"github.com/pitrguard/pitrguard/internal/awsx"
 	"github.com/pitrguard/pitrguard/internal/drill"
-	"github.com/pitrguard/pitrguard/internal/pricing"
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/restore"
 	"github.com/pitrguard/pitrguard/internal/store"
@@ -182,17 +181,15 @@ func drillRun(ctx context.Context, f *Factory, g *GlobalOptions, o *DrillOptions
 	if err := checkTiers(cfg, o.Enable.Tiers); err != nil {
 		return err
 	}
-	prices, err := pricing.Load(o.Enable.Target.PriceFile)
+	prices, err := loadPrices(o.Enable.Target.PriceFile)
 	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: err}
+		return err
 	}
 	db, err := f.openStore(ctx, g)
 	if err != nil {
 		return err
 	}
-	if db != nil {
-		defer db.Close()
-	}
+	defer db.Close()
 	if o.Due && db == nil {
 		return FlagErrorf("--due reads drill history from the database; drop --no-store")
 	}

@@ -18,7 +18,6 @@ import (
 	"github.com/pitrguard/pitrguard/internal/audit"
 	"github.com/pitrguard/pitrguard/internal/awsx"
 	"github.com/pitrguard/pitrguard/internal/config"
-	"github.com/pitrguard/pitrguard/internal/pricing"
 	"github.com/pitrguard/pitrguard/internal/remediate"
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/store"
@@ -168,9 +167,7 @@ func enableRun(ctx context.Context, f *Factory, g *GlobalOptions, opts *EnableOp
 	if err != nil {
 		return err
 	}
-	if db != nil {
-		defer db.Close()
-	}
+	defer db.Close()
 	p, err := f.awsProvider(ctx, g, &opts.Target)
 	if err != nil {
 		return err
@@ -288,9 +285,9 @@ func planFromAudit(ctx context.Context, f *Factory, g *GlobalOptions, opts *Enab
 	if err := checkTiers(cfg, opts.Tiers); err != nil {
 		return nil, err
 	}
-	prices, err := pricing.Load(opts.Target.PriceFile)
+	prices, err := loadPrices(opts.Target.PriceFile)
 	if err != nil {
-		return nil, &ExitError{Code: ExitUsage, Err: err}
+		return nil, err
 	}
 	var prog progress = noProgress{}
 	if f.IO.IsStderrTTY() && !g.Quiet {

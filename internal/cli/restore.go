@@ -247,17 +247,15 @@ func restoreRun(ctx context.Context, f *Factory, g *GlobalOptions, o *RestoreOpt
 	if !o.Yes && !o.ReconcileOnly && !f.IO.CanPrompt() {
 		return FlagErrorf("restore needs --yes when there is no terminal to confirm on")
 	}
-	prices, err := pricing.Load(o.PriceFile)
+	prices, err := loadPrices(o.PriceFile)
 	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: err}
+		return err
 	}
 	db, err := f.openStore(ctx, g)
 	if err != nil {
 		return err
 	}
-	if db != nil {
-		defer db.Close()
-	}
+	defer db.Close()
 	p, err := f.awsProvider(ctx, g, &TargetOptions{RoleName: o.RoleName, ExternalID: o.ExternalID})
 	if err != nil {
 		return err

@@ -18,6 +18,7 @@ import (
 	"github.com/pitrguard/pitrguard/internal/awsx"
 	"github.com/pitrguard/pitrguard/internal/config"
 	"github.com/pitrguard/pitrguard/internal/iostreams"
+	"github.com/pitrguard/pitrguard/internal/pricing"
 	"github.com/pitrguard/pitrguard/internal/store"
 )
 
@@ -197,6 +198,15 @@ func (f *Factory) openStore(ctx context.Context, g *GlobalOptions) (*store.SQLit
 		path = p
 	}
 	return store.Open(ctx, path)
+}
+
+// loadPrices reads the price table; a bad --price-file is a usage error (exit 2).
+func loadPrices(path string) (*pricing.Table, error) {
+	t, err := pricing.Load(path)
+	if err != nil {
+		return nil, &ExitError{Code: ExitUsage, Err: err}
+	}
+	return t, nil
 }
 
 // loadConfig reads the policy; a bad file is a usage error (exit 2).

@@ -4,9 +4,10 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
 	"slices"
-	"sort"
+	"strings"
 	"sync"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -67,30 +68,15 @@ func Discover(ctx context.Context, p *awsx.Provider, s Scope) ([]model.Target, [
 		})
 	}
 	_ = g.Wait() // workers record their failures as errors
-	sort.Slice(targets, func(i, j int) bool {
-		if targets[i].Account != targets[j].Account {
-			return targets[i].Account < targets[j].Account
-		}
-		return targets[i].Region < targets[j].Region
-	})
+	slices.SortFunc(targets, func(a, b model.Target) int { return model.Compare(a.Account, a.Region, "", b.Account, b.Region, "") })
 	SortErrors(errs)
 	return targets, errs
 }
 
 // SortErrors orders errors by account, region, table, code.
 func SortErrors(errs []model.ScanError) {
-	sort.SliceStable(errs, func(i, j int) bool {
-		a, b := errs[i], errs[j]
-		if a.Account != b.Account {
-			return a.Account < b.Account
-		}
-		if a.Region != b.Region {
-			return a.Region < b.Region
-		}
-		if a.Table != b.Table {
-			return a.Table < b.Table
-		}
-		return a.Code < b.Code
+	slices.SortStableFunc(errs, func(a, b model.ScanError) int {
+		return cmp.Or(model.Compare(a.Account, a.Region, a.Table, b.Account, b.Region, b.Table), strings.Compare(a.Code, b.Code))
 	})
 }
 

@@ -4,7 +4,11 @@
 // reads only these types, and writers (report) print them.
 package model
 
-import "time"
+import (
+	"cmp"
+	"strings"
+	"time"
+)
 
 // Table is everything pitrguard knows about one DynamoDB table.
 type Table struct {
@@ -134,6 +138,12 @@ type ScanError struct {
 	Code    string `json:"code"`
 	Reason  Reason `json:"reason"`
 	Message string `json:"message"`
+}
+
+// Compare orders by account, then region, then name: the order of every
+// list pitrguard prints.
+func Compare(account1, region1, name1, account2, region2, name2 string) int {
+	return cmp.Or(strings.Compare(account1, account2), strings.Compare(region1, region2), strings.Compare(name1, name2))
 }
 
 // Target is one (account, region) pair to scan.

@@ -7,6 +7,7 @@ package remediate
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -172,9 +173,8 @@ func NewPlan(entries []audit.Entry, o Options, now time.Time) *Plan {
 		p.Actions = append(p.Actions, a)
 	}
 	Sort(p.Actions)
-	sort.Slice(p.Skipped, func(i, j int) bool {
-		a, b := p.Skipped[i], p.Skipped[j]
-		return a.Account+a.Region+a.Table < b.Account+b.Region+b.Table
+	slices.SortFunc(p.Skipped, func(a, b SkippedTable) int {
+		return model.Compare(a.Account, a.Region, a.Table, b.Account, b.Region, b.Table)
 	})
 	p.Tally()
 	return p
@@ -182,15 +182,8 @@ func NewPlan(entries []audit.Entry, o Options, now time.Time) *Plan {
 
 // Sort orders actions by account, region, table.
 func Sort(as []Action) {
-	sort.Slice(as, func(i, j int) bool {
-		a, b := as[i], as[j]
-		if a.Account != b.Account {
-			return a.Account < b.Account
-		}
-		if a.Region != b.Region {
-			return a.Region < b.Region
-		}
-		return a.Table < b.Table
+	slices.SortFunc(as, func(a, b Action) int {
+		return model.Compare(a.Account, a.Region, a.Table, b.Account, b.Region, b.Table)
 	})
 }
 

@@ -4,7 +4,7 @@ package report
 
 import (
 	"math"
-	"sort"
+	"slices"
 	"time"
 
 	"github.com/pitrguard/pitrguard/internal/model"
@@ -116,14 +116,7 @@ func NewTableResult(t *model.Table, r policy.Result, cost float64, estimated boo
 
 // SortTables orders results by account, region, name.
 func SortTables(ts []TableResult) {
-	sort.Slice(ts, func(i, j int) bool {
-		a, b := ts[i], ts[j]
-		if a.Account != b.Account {
-			return a.Account < b.Account
-		}
-		if a.Region != b.Region {
-			return a.Region < b.Region
-		}
-		return a.Name < b.Name
+	slices.SortFunc(ts, func(a, b TableResult) int {
+		return model.Compare(a.Account, a.Region, a.Name, b.Account, b.Region, b.Name)
 	})
 }

@@ -109,8 +109,13 @@ func Open(ctx context.Context, path string) (*SQLite, error) {
 // Path is the database file.
 func (s *SQLite) Path() string { return s.path }
 
-// Close closes the database.
-func (s *SQLite) Close() error { return s.db.Close() }
+// Close closes the database; closing a nil store (--no-store) does nothing.
+func (s *SQLite) Close() error {
+	if s == nil {
+		return nil
+	}
+	return s.db.Close()
+}
 
 func (s *SQLite) migrate(ctx context.Context) error {
 	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
