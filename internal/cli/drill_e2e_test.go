@@ -154,3 +154,28 @@ func TestDrillRestoreFailureMapped(t *testing.T) {
 		t.Errorf("bad --every: exit %d %s", r.code, r.errOut)
 	}
 }
+
+// TestDrillCtrlCStillCleansUp: Ctrl-C right after the restore was requested
+// still tags and deletes the scratch table.
+func TestDrillCtrlCStillCleansUp(t *testing.T) {
+	e := newEnv(t, 0)
+	e.tables(t, mgmt, "us-east-1", testaws.TableSpec{Name: "orders", PITR: true, Items: 2})
+	ctx, cancel := context.WithCancel(context.Background())
+	e.proxy.Add(&testaws.Rule{Op: "RestoreTableToPointInTime", Mutate: func(map[string]any) { cancel() }})
+	r := e.runCtx(t, ctx, "drill", "--table", "orders", "--regions", "us-east-1", "--yes", "--format", "json", "--poll", "10ms")
+	if r.code != ExitInterrupted {
+		t.Fatalf("exit %d, want 130\n%s", r.code, r.errOut)
+	}
+	rep := decodeDrills(t, r)
+	if len(rep.Drills) != 1 || rep.Drills[0].Cleanup != "deleted" || rep.Drills[0].Result != "failed" {
+		t.Errorf("drill: %+v", rep.Drills)
+	}
+	for _, n := range tableNames(t, e, "us-east-1") {
+		if strings.HasPrefix(n, drill.Prefix) {
+			t.Errorf("scratch table %s left behind after Ctrl-C", n)
+		}
+	}
+	if e.proxy.Count("DeleteTable") != 1 {
+		t.Errorf("DeleteTable calls: %d", e.proxy.Count("DeleteTable"))
+	}
+}

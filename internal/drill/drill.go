@@ -161,6 +161,19 @@ func one(ctx context.Context, it Item, clients Clients, o Options) (r Result) {
 	requested := time.Now()
 	if _, err := db.RestoreTableToPointInTime(ctx, in); err != nil {
 		check("restore", false, "%v", restoreError(err, it.Table))
+		var exists *ddbtypes.TableAlreadyExistsException
+		var inUse *ddbtypes.TableInUseException
+		if errors.As(err, &exists) || errors.As(err, &inUse) {
+			return r // the name belongs to a table this drill did not create: never touch it
+		}
+		// Interrupted, connection lost, or a 5xx: the request may have reached
+		// AWS and created the scratch table. If it exists, it is ours: tag it
+		// and clean it up like any other.
+		bg := context.WithoutCancel(ctx)
+		if _, derr := db.DescribeTable(bg, &dynamodb.DescribeTableInput{TableName: aws.String(r.ScratchTable)}); derr == nil {
+			_ = tag(bg, db, r.ScratchTable, it)
+			r.Cleanup, r.CleanupDetail = cleanup(bg, db, r.ScratchTable, o)
+		}
 		return r
 	}
 	// From here a scratch table exists: delete it whatever happens next.
