@@ -362,3 +362,64 @@ func TestRestoreUsageErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestRestoreCrossRegion: moto does not restore across regions, so a wire
+// fake answers RestoreTableToPointInTime (creating the target in moto, so the
+// wait and the reconciliation run for real) and the request is checked: the
+// source ARN and an SSE override, as AWS requires across regions.
+func TestRestoreCrossRegion(t *testing.T) {
+	e := newEnv(t, 0)
+	e.tables(t, mgmt, "us-east-1", testaws.TableSpec{Name: "orders", PITR: true, RecoveryDays: 10, Items: 4, Tags: map[string]string{"team": "x"}})
+	var req map[string]any
+	e.proxy.Add(&testaws.Rule{Op: "RestoreTableToPointInTime", Region: "eu-west-1", Respond: func(in map[string]any) map[string]any {
+		req = in
+		if err := e.seed.CreateTables(context.Background(), mgmt, "eu-west-1", []testaws.TableSpec{{Name: "orders-eu"}}); err != nil {
+			t.Error(err)
+		}
+		return map[string]any{"TableDescription": map[string]any{"TableName": "orders-eu", "TableStatus": "CREATING",
+			"TableArn": "arn:aws:dynamodb:eu-west-1:" + mgmt + ":table/orders-eu"}}
+	}})
+	r := e.run(t, "restore", "--table", "orders", "--region", "us-east-1", "--latest", "--target", "orders-eu", "--target-region", "eu-west-1",
+		"--kms-key", "alias/restores", "--yes", "--format", "json")
+	if r.code != ExitOK {
+		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
+	}
+	if req["SourceTableArn"] != "arn:aws:dynamodb:us-east-1:"+mgmt+":table/orders" || req["SourceTableName"] != nil || req["UseLatestRestorableTime"] != true {
+		t.Errorf("request: %v", req)
+	}
+	sse, _ := req["SSESpecificationOverride"].(map[string]any)
+	if sse["Enabled"] != true || sse["SSEType"] != "KMS" || sse["KMSMasterKeyId"] != "alias/restores" {
+		t.Errorf("SSE override: %v", sse)
+	}
+	res := decodeRestore(t, r)
+	if res.Target.Region != "eu-west-1" || !strings.HasPrefix(res.Target.ARN, "arn:aws:dynamodb:eu-west-1:") {
+		t.Errorf("target: %+v", res.Target)
+	}
+	got := readState(t, dynamodb.NewFromConfig(e.seed.Config(context.Background(), mgmt, "eu-west-1")), "orders-eu")
+	if got.PITR != "ENABLED/10" || got.Tags["team"] != "x" || got.Tags[restore.TagRestoredFrom] == "" {
+		t.Errorf("reconciled in the target region: %+v", got)
+	}
+}
+
+func TestRestoreIndexOverrides(t *testing.T) {
+	e := newEnv(t, 0)
+	e.tables(t, mgmt, "us-east-1", testaws.TableSpec{Name: "orders", PITR: true, Items: 2, GSI: true, LSI: true})
+	var req map[string]any
+	e.proxy.Add(&testaws.Rule{Op: "RestoreTableToPointInTime", Inspect: func(in map[string]any) { req = in }})
+	if r := e.run(t, "restore", "--table", "orders", "--region", "us-east-1", "--latest", "--target", "o-none", "--without-indexes", "--yes", "--no-reconcile"); r.code != ExitOK {
+		t.Fatalf("exit %d %s", r.code, r.errOut)
+	}
+	if g, l := req["GlobalSecondaryIndexOverride"], req["LocalSecondaryIndexOverride"]; fmt.Sprint(g) != "[]" || fmt.Sprint(l) != "[]" {
+		t.Errorf("--without-indexes: GSI %v LSI %v, want empty overrides", g, l)
+	}
+	if r := e.run(t, "restore", "--table", "orders", "--region", "us-east-1", "--latest", "--target", "o-gsi", "--index", "by-gsk", "--yes", "--no-reconcile"); r.code != ExitOK {
+		t.Fatalf("exit %d %s", r.code, r.errOut)
+	}
+	gsi, _ := req["GlobalSecondaryIndexOverride"].([]any)
+	if len(gsi) != 1 || gsi[0].(map[string]any)["IndexName"] != "by-gsk" || fmt.Sprint(req["LocalSecondaryIndexOverride"]) != "[]" {
+		t.Errorf("--index by-gsk: GSI %v LSI %v", req["GlobalSecondaryIndexOverride"], req["LocalSecondaryIndexOverride"])
+	}
+	if r := e.run(t, "restore", "--table", "orders", "--region", "us-east-1", "--latest", "--target", "o-bad", "--index", "nope", "--yes"); r.code != ExitUsage || !strings.Contains(r.errOut, "by-gsk") {
+		t.Errorf("unknown index: exit %d %s", r.code, r.errOut)
+	}
+}

@@ -48,6 +48,8 @@ type Rule struct {
 	Code, Message string
 	// Mutate rewrites moto's successful JSON answer (DynamoDB and other JSON protocols).
 	Mutate func(resp map[string]any)
+	// Inspect sees a JSON-protocol request before it is forwarded.
+	Inspect func(req map[string]any)
 	// Respond answers a JSON-protocol call itself (a wire fake), given the
 	// request body, instead of forwarding it to moto.
 	Respond func(req map[string]any) map[string]any
@@ -337,6 +339,11 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.calls = append(p.calls, Call{Service: q.service, Op: q.op, Account: q.account, Region: q.region, Table: q.table, Fault: fault})
 	}
 	p.mu.Unlock()
+	if rule != nil && rule.Inspect != nil && q.protocol != "query" {
+		var in map[string]any
+		_ = json.Unmarshal(body, &in)
+		rule.Inspect(in)
+	}
 	if rule != nil && rule.Respond != nil && fault == FaultNone && q.protocol != "query" {
 		var in map[string]any
 		_ = json.Unmarshal(body, &in)
