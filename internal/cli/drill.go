@@ -85,6 +85,7 @@ Without one, --yes is required — except when every table is named with
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Enable.regionsSet = cmd.Flags().Changed("regions")
+			o.Enable.homeRegion(g)
 			if err := o.validate(f); err != nil {
 				return err
 			}

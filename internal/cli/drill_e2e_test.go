@@ -179,3 +179,21 @@ func TestDrillCtrlCStillCleansUp(t *testing.T) {
 		t.Errorf("DeleteTable calls: %d", e.proxy.Count("DeleteTable"))
 	}
 }
+
+// TestDrillHomeRegionScopes: `--region` without `--regions` scans that region only.
+func TestDrillHomeRegionScopes(t *testing.T) {
+	e := newEnv(t, 0)
+	e.tables(t, mgmt, "us-east-1", testaws.TableSpec{Name: "T", PITR: true, Items: 2})
+	r := e.run(t, "drill", "--table", "T", "--region", "us-east-1", "--format", "json", "--poll", "10ms")
+	if r.code != ExitOK || decodeDrills(t, r).Summary.Passed != 1 {
+		t.Fatalf("exit %d %s", r.code, r.errOut)
+	}
+	for _, c := range e.proxy.Calls() {
+		if c.Op == "ListTables" && c.Region != "us-east-1" {
+			t.Errorf("scanned %s", c.Region)
+		}
+	}
+	if e.proxy.Count("DescribeRegions") != 0 {
+		t.Error("DescribeRegions called: --region should have scoped the scan")
+	}
+}

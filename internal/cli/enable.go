@@ -76,6 +76,7 @@ database ('pitrguard history journal').`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.regionsSet = cmd.Flags().Changed("regions")
+			opts.homeRegion(g)
 			if err := opts.validate(); err != nil {
 				return err
 			}
@@ -96,6 +97,15 @@ database ('pitrguard history journal').`,
 	fl.StringVar(&opts.PlanFile, "plan-file", "", "use this plan (from --out) instead of auditing; with --apply, apply exactly it")
 	fl.StringVarP(&opts.Format, "format", "f", "table", "output format: table or json")
 	return cmd
+}
+
+// homeRegion scopes the scan to the global --region when --regions is not
+// given: `drill --table T --region us-east-1` means that region, not all.
+func (o *EnableOptions) homeRegion(g *GlobalOptions) {
+	if !o.regionsSet && g.Region != "" {
+		o.Target.Regions = []string{g.Region}
+		o.regionsSet = true
+	}
 }
 
 func (o *EnableOptions) validate() error {

@@ -140,7 +140,7 @@ minimum recovery window, exemptions), estimates the cost, and keeps a history.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &FlagError{Err: err} })
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.Profile, "profile", "", "AWS shared-config profile (default: the standard credential chain)")
-	pf.StringVar(&g.Region, "region", "", "home region for STS, Organizations and EC2 calls (default: from the AWS config, else us-east-1)")
+	pf.StringVar(&g.Region, "region", "", "home region for STS, Organizations and EC2 calls (default: from the AWS config, else us-east-1); for restore the table's region, for enable and drill without --regions the region scanned")
 	pf.StringVar(&g.Endpoint, "endpoint-url", "", "send every AWS call to this endpoint, e.g. an emulator (AWS_ENDPOINT_URL works too)")
 	pf.StringVar(&g.DBPath, "db", "", "history database file (default: $PITRGUARD_DB, else ~/.local/share/pitrguard/pitrguard.db)")
 	pf.BoolVar(&g.NoStore, "no-store", false, "do not record this run in the history database")
