@@ -1,0 +1,285 @@
+package cloudformation
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pitrguard/pitrguard/internal/iac"
+)
+
+// Kind says whether a file is a template this package reads.
+func Kind(name string, src []byte) string {
+	base := strings.ToLower(filepath.Base(name))
+	if base == "serverless.yml" || base == "serverless.yaml" {
+		return "serverless"
+	}
+	if !bytes.Contains(src, []byte("Resources")) {
+		return ""
+	}
+	var doc yaml.Node
+	if yaml.Unmarshal(src, &doc) != nil || len(doc.Content) == 0 {
+		return ""
+	}
+	root := doc.Content[0]
+	if _, v := get(root, "AWSTemplateFormatVersion"); v != nil {
+		return "cloudformation"
+	}
+	if _, res := get(root, "Resources"); res != nil && res.Kind == yaml.MappingNode {
+		for i := 1; i < len(res.Content); i += 2 {
+			if _, ty := get(res.Content[i], "Type"); ty != nil && (strings.HasPrefix(ty.Value, "AWS::") || strings.HasPrefix(ty.Value, "Custom::")) {
+				return "cloudformation"
+			}
+		}
+	}
+	return ""
+}
+
+// ParseError is a template that could not be read.
+type ParseError struct {
+	File string
+	Line int
+	Msg  string
+}
+
+func (e *ParseError) Error() string { return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg) }
+
+// Scan evaluates one template. params override parameter Defaults.
+func Scan(file string, src []byte, params map[string]string, opt iac.Options, now time.Time) ([]iac.Finding, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil {
+		line := 0
+		fmt.Sscanf(strings.TrimPrefix(err.Error(), "yaml: "), "line %d", &line)
+		return nil, &ParseError{File: file, Line: line, Msg: "cannot parse: " + err.Error()}
+	}
+	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
+		return nil, &ParseError{File: file, Line: 1, Msg: "not a template: the top level must be a mapping"}
+	}
+	root := doc.Content[0]
+	t := &tmpl{params: map[string]*param{}, conditions: map[string]*yaml.Node{}, overrides: params}
+	resources := root
+	if Kind(file, src) == "serverless" {
+		t.serverless = true
+		_, r := get(root, "resources")
+		if _, rr := get(r, "Resources"); rr != nil {
+			resources = r
+		} else {
+			return nil, nil
+		}
+	}
+	if _, ps := get(root, "Parameters"); ps != nil && ps.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(ps.Content); i += 2 {
+			p := &param{name: ps.Content[i].Value, node: ps.Content[i+1]}
+			_, p.def = get(p.node, "Default")
+			if _, av := get(p.node, "AllowedValues"); av != nil && av.Kind == yaml.SequenceNode {
+				for _, a := range av.Content {
+					p.allowed = append(p.allowed, a.Value)
+				}
+			}
+			t.params[p.name] = p
+		}
+	}
+	if _, cs := get(root, "Conditions"); cs != nil && cs.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(cs.Content); i += 2 {
+			t.conditions[cs.Content[i].Value] = cs.Content[i+1]
+		}
+	}
+	_, res := get(resources, "Resources")
+	if res == nil || res.Kind != yaml.MappingNode {
+		return nil, nil
+	}
+	lines := strings.Split(string(src), "\n")
+	var out []iac.Finding
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		key, r := res.Content[i], res.Content[i+1]
+		_, ty := get(r, "Type")
+		if ty == nil {
+			continue
+		}
+		end := len(lines)
+		if i+2 < len(res.Content) {
+			end = res.Content[i+2].Line - 1
+		}
+		dirs, problems := directives(r, lines, key.Line, end)
+		fs := t.resource(file, src, key, r, ty.Value, opt)
+		for j := range fs {
+			fs[j].Reasons = append(fs[j].Reasons, problems...)
+			iac.Apply(&fs[j], dirs, now)
+		}
+		out = append(out, fs...)
+	}
+	return out, nil
+}
+
+func (t *tmpl) resource(file string, src []byte, key, r *yaml.Node, typ string, opt iac.Options) []iac.Finding {
+	base := iac.Finding{File: file, Line: key.Line, Resource: key.Value, Reasons: []string{}}
+	_, props := get(r, "Properties")
+	exists := []condVal{{b: true}}
+	if _, c := get(r, "Condition"); c != nil {
+		exists = t.cond(c.Value, "")
+	}
+	judge := func(f iac.Finding, container *yaml.Node, fixable bool) iac.Finding {
+		var outs []iac.Outcome
+		var s *site
+		for _, e := range exists {
+			switch {
+			case e.unknown != "":
+				outs = append(outs, iac.Outcome{Why: e.unknown, When: e.when})
+			case !e.b:
+				outs = append(outs, iac.Outcome{Absent: true, When: and(e.when, "its Condition is false")})
+			default:
+				o, st := t.spec(container, e.when)
+				outs = append(outs, o...)
+				s = st
+			}
+		}
+		f.Verdict, f.Reasons, f.Rule = iac.Judge(outs, opt)
+		if f.Reasons == nil {
+			f.Reasons = []string{}
+		}
+		if (f.Verdict == iac.Fail || f.Verdict == iac.Conditional) && s != nil && fixable {
+			f.Fix = s.fix(file, src, t, opt)
+		}
+		return f
+	}
+	switch typ {
+	case "AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable":
+		return []iac.Finding{judge(base, props, props != nil)}
+	case "AWS::DynamoDB::GlobalTable":
+		_, reps := get(props, "Replicas")
+		if reps == nil || reps.Kind != yaml.SequenceNode {
+			f := base
+			f.Verdict, f.Rule, f.Reasons = iac.Unknown, iac.RulePITR, []string{"Replicas is not a list pitrguard can read"}
+			return []iac.Finding{f}
+		}
+		var out []iac.Finding
+		for i, rep := range reps.Content {
+			f := base
+			f.Line = rep.Line
+			f.ReplicaRegion = fmt.Sprintf("replica[%d]", i)
+			if _, rg := get(rep, "Region"); rg != nil {
+				if vs := t.eval(rg, ""); len(vs) == 1 {
+					if s, ok := vs[0].scalar(); ok {
+						f.ReplicaRegion = s
+					}
+				}
+			}
+			out = append(out, judge(f, rep, rep.Kind == yaml.MappingNode))
+		}
+		return out
+	case "Custom::DynamoDBReplica":
+		f := base
+		f.Verdict, f.Rule = iac.Info, iac.RuleReplicaI
+		if _, rg := get(props, "Region"); rg != nil {
+			f.ReplicaRegion = rg.Value
+		}
+		f.Reasons = []string{"a CDK replicationRegions replica: CloudFormation never sets PITR on it (aws/aws-cdk#18582); enable PITR on it after deploying, or move to TableV2, whose replicas take pointInTimeRecoverySpecification"}
+		return []iac.Finding{f}
+	}
+	return nil
+}
+
+// site remembers where a PITR setting lives, for fixes.
+type site struct {
+	container *yaml.Node // Properties, or a GlobalTable replica
+	specKey   *yaml.Node
+	spec      *yaml.Node
+	enabled   *yaml.Node
+	periodVal *yaml.Node
+	param     string // Enabled comes from Ref to this parameter
+	dynamic   bool   // a condition or intrinsic decides: a person must fix it
+}
+
+// spec evaluates PointInTimeRecoverySpecification in container.
+func (t *tmpl) spec(container *yaml.Node, when string) ([]iac.Outcome, *site) {
+	s := &site{container: container}
+	var specNode *yaml.Node
+	s.specKey, specNode = get(container, "PointInTimeRecoverySpecification")
+	if specNode == nil {
+		return []iac.Outcome{{Known: true, When: when}}, s // absent: PITR off
+	}
+	var outs []iac.Outcome
+	for _, sv := range t.eval(specNode, when) {
+		switch {
+		case sv.unknown != "":
+			outs = append(outs, iac.Outcome{Why: "PointInTimeRecoverySpecification: " + sv.unknown, When: sv.when})
+			s.dynamic = true
+			continue
+		case sv.noValue:
+			outs = append(outs, iac.Outcome{Known: true, When: sv.when})
+			s.dynamic = true
+			continue
+		case sv.node == nil || sv.node.Kind != yaml.MappingNode:
+			outs = append(outs, iac.Outcome{Known: true, When: sv.when, Schema: []string{"PointInTimeRecoverySpecification must be a mapping"}})
+			continue
+		}
+		if sv.node != specNode {
+			s.dynamic = true
+		} else {
+			s.spec = specNode
+		}
+		_, en := get(sv.node, "PointInTimeRecoveryEnabled")
+		_, per := get(sv.node, "RecoveryPeriodInDays")
+		if sv.node == specNode {
+			s.enabled, s.periodVal = en, per
+		}
+		periods := []val{{when: sv.when}}
+		if per != nil {
+			periods = t.eval(per, sv.when)
+		}
+		enabledVals := []val{{when: sv.when}}
+		if en != nil {
+			enabledVals = t.eval(en, sv.when)
+		}
+		for _, ev := range enabledVals {
+			for _, pv := range periods {
+				o := iac.Outcome{Known: true, When: pv.when}
+				if ev.when != sv.when && pv.when == sv.when {
+					o.When = ev.when
+				}
+				switch {
+				case en == nil:
+					if per != nil {
+						o.Schema = append(o.Schema, "RecoveryPeriodInDays is set but PointInTimeRecoveryEnabled is not (it needs PointInTimeRecoveryEnabled: true)")
+					}
+				case ev.unknown != "":
+					o.Known, o.Why = false, "PointInTimeRecoveryEnabled: "+ev.unknown
+					s.dynamic = true
+				case ev.noValue:
+				default:
+					str, ok := ev.scalar()
+					b, isBool := boolOf(str)
+					if !ok || !isBool {
+						o.Schema = append(o.Schema, fmt.Sprintf("PointInTimeRecoveryEnabled must be true or false, not %q", str))
+					}
+					o.Enabled = b
+					if ev.param != "" {
+						s.param = ev.param
+					}
+					if ev.when != sv.when && ev.param != "" && t.params[ev.param].def == nil {
+						s.dynamic = true
+					}
+				}
+				if per != nil && pv.unknown == "" && !pv.noValue {
+					if str, ok := pv.scalar(); ok {
+						d, isInt := intOf(str)
+						if !isInt || d < 1 || d > 35 {
+							o.Schema = append(o.Schema, fmt.Sprintf("RecoveryPeriodInDays must be 1 to 35, not %q", str))
+						} else {
+							o.Days = d
+						}
+					}
+				}
+				outs = append(outs, o)
+			}
+		}
+	}
+	return outs, s
+}
+
+var errNoFix = errors.New("no fix")

@@ -1,0 +1,185 @@
+// Package terraform scans Terraform configurations (.tf, .tf.json, tfvars,
+// local modules and registry modules installed in .terraform/modules) and
+// plan JSON for DynamoDB point-in-time recovery. It evaluates variables,
+// locals, expressions, count, for_each and dynamic blocks the way Terraform
+// does, keeps "could not be known" apart from false, and fixes failing
+// settings with hclwrite, which keeps the rest of the file as it was.
+package terraform
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/ext/typeexpr"
+	"github.com/hashicorp/hcl/v2/hclparse"
+	"github.com/zclconf/go-cty/cty"
+)
+
+// Diag is a file that could not be read.
+type Diag struct {
+	File string
+	Line int
+	Msg  string
+}
+
+type module struct {
+	dir       string
+	src       map[string][]byte
+	variables map[string]*variable
+	locals    map[string]*hcl.Attribute
+	resources []*resource
+	calls     []*call
+}
+
+type variable struct {
+	name   string
+	typ    cty.Type
+	def    *hcl.Attribute
+	block  *hcl.Block
+	file   string
+	hasTyp bool
+}
+
+type resource struct {
+	typ, name string
+	block     *hcl.Block
+	file      string
+}
+
+type call struct {
+	name   string
+	block  *hcl.Block
+	file   string
+	attrs  hcl.Attributes
+	source string
+}
+
+var fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
+	{Type: "variable", LabelNames: []string{"name"}}, {Type: "locals"},
+	{Type: "resource", LabelNames: []string{"type", "name"}}, {Type: "module", LabelNames: []string{"name"}},
+}}
+
+var variableSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "default"}, {Name: "type"}}}
+
+// loadModule parses the .tf and .tf.json files of one directory.
+func loadModule(p *hclparse.Parser, dir string) (*module, []Diag) {
+	m := &module{dir: dir, src: map[string][]byte{}, variables: map[string]*variable{}, locals: map[string]*hcl.Attribute{}}
+	var diags []Diag
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, []Diag{{File: dir, Msg: err.Error()}}
+	}
+	var names []string
+	for _, e := range entries {
+		if !e.IsDir() && (strings.HasSuffix(e.Name(), ".tf") || strings.HasSuffix(e.Name(), ".tf.json")) {
+			names = append(names, e.Name())
+		}
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		path := filepath.Join(dir, name)
+		src, err := os.ReadFile(path)
+		if err != nil {
+			diags = append(diags, Diag{File: path, Msg: err.Error()})
+			continue
+		}
+		var f *hcl.File
+		var hd hcl.Diagnostics
+		if strings.HasSuffix(name, ".json") {
+			f, hd = p.ParseJSON(src, path)
+		} else {
+			f, hd = p.ParseHCL(src, path)
+		}
+		if hd.HasErrors() {
+			diags = append(diags, fromHCL(path, hd)...)
+			continue
+		}
+		m.src[path] = src
+		content, _, _ := f.Body.PartialContent(fileSchema)
+		for _, b := range content.Blocks {
+			switch b.Type {
+			case "variable":
+				v := &variable{name: b.Labels[0], block: b, file: path, typ: cty.DynamicPseudoType}
+				vc, _, _ := b.Body.PartialContent(variableSchema)
+				if a, ok := vc.Attributes["type"]; ok {
+					if t, d := typeexpr.TypeConstraint(a.Expr); !d.HasErrors() {
+						v.typ, v.hasTyp = t, true
+					}
+				}
+				if a, ok := vc.Attributes["default"]; ok {
+					v.def = a
+				}
+				m.variables[v.name] = v
+			case "locals":
+				attrs, _ := b.Body.JustAttributes()
+				for n, a := range attrs {
+					m.locals[n] = a
+				}
+			case "resource":
+				m.resources = append(m.resources, &resource{typ: b.Labels[0], name: b.Labels[1], block: b, file: path})
+			case "module":
+				attrs, _ := b.Body.JustAttributes()
+				c := &call{name: b.Labels[0], block: b, file: path, attrs: attrs}
+				if a, ok := attrs["source"]; ok {
+					if v, d := a.Expr.Value(nil); !d.HasErrors() && v.Type() == cty.String && v.IsKnown() {
+						c.source = v.AsString()
+					}
+				}
+				m.calls = append(m.calls, c)
+			}
+		}
+	}
+	return m, diags
+}
+
+func fromHCL(path string, hd hcl.Diagnostics) []Diag {
+	var out []Diag
+	for _, d := range hd {
+		if d.Severity != hcl.DiagError {
+			continue
+		}
+		line := 0
+		if d.Subject != nil {
+			line = d.Subject.Start.Line
+		}
+		out = append(out, Diag{File: path, Line: line, Msg: strings.TrimSpace(d.Summary + ": " + d.Detail)})
+	}
+	return out
+}
+
+// localSource reports whether a module source is a local path.
+func localSource(s string) bool {
+	return strings.HasPrefix(s, "./") || strings.HasPrefix(s, "../") || s == "." || s == ".."
+}
+
+// installed reads .terraform/modules/modules.json under root: module key → directory.
+func installed(root string) map[string]string {
+	out := map[string]string{}
+	data, err := os.ReadFile(filepath.Join(root, ".terraform", "modules", "modules.json"))
+	if err != nil {
+		return out
+	}
+	var mj struct {
+		Modules []struct{ Key, Source, Dir string }
+	}
+	if json.Unmarshal(data, &mj) != nil {
+		return out
+	}
+	for _, m := range mj.Modules {
+		if m.Key != "" {
+			dir := m.Dir
+			if !filepath.IsAbs(dir) {
+				dir = filepath.Join(root, dir)
+			}
+			out[m.Key] = dir
+		}
+	}
+	return out
+}
+
+func (d Diag) String() string { return fmt.Sprintf("%s:%d: %s", d.File, d.Line, d.Msg) }

@@ -1,0 +1,112 @@
+package terraform
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pitrguard/pitrguard/internal/iac"
+)
+
+// IsPlan reports whether a JSON file is `terraform show -json` output.
+func IsPlan(src []byte) bool {
+	return bytes.Contains(src, []byte(`"planned_values"`)) && bytes.Contains(src, []byte(`"format_version"`))
+}
+
+func get(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// ScanPlan judges the planned values of DynamoDB tables and replicas. Values
+// Terraform only knows after apply are UNKNOWN.
+func ScanPlan(file string, src []byte, o Options) ([]iac.Finding, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(src, &doc); err != nil || len(doc.Content) == 0 {
+		return nil, fmt.Errorf("%s: not valid JSON: %v", file, err)
+	}
+	root := doc.Content[0]
+	unknown := map[string]*yaml.Node{}
+	if rc := get(root, "resource_changes"); rc != nil {
+		for _, c := range rc.Content {
+			if a := get(c, "address"); a != nil {
+				unknown[a.Value] = get(get(c, "change"), "after_unknown")
+			}
+		}
+	}
+	var out []iac.Finding
+	var walk func(*yaml.Node)
+	walk = func(m *yaml.Node) {
+		if m == nil {
+			return
+		}
+		if rs := get(m, "resources"); rs != nil {
+			for _, r := range rs.Content {
+				typ, addr := get(r, "type"), get(r, "address")
+				if typ == nil || addr == nil || get(r, "mode") != nil && get(r, "mode").Value != "managed" {
+					continue
+				}
+				vals := get(r, "values")
+				au := unknown[addr.Value]
+				base := iac.Finding{File: file, Line: addr.Line, Resource: addr.Value, Reasons: []string{}}
+				switch typ.Value {
+				case "aws_dynamodb_table":
+					oc := iac.Outcome{Known: true}
+					p := get(vals, "point_in_time_recovery")
+					switch {
+					case get(au, "point_in_time_recovery") != nil && get(au, "point_in_time_recovery").Kind == yaml.ScalarNode && get(au, "point_in_time_recovery").Value == "true":
+						oc = iac.Outcome{Why: "point_in_time_recovery is known only after apply"}
+					case p != nil && p.Kind == yaml.SequenceNode && len(p.Content) > 0:
+						e := get(p.Content[0], "enabled")
+						oc.Enabled = e != nil && e.Value == "true"
+						if d := get(p.Content[0], "recovery_period_in_days"); d != nil {
+							oc.Days, _ = strconv.Atoi(d.Value)
+						}
+					}
+					out = append(out, judged(base, []iac.Outcome{oc}, o))
+					if reps := get(vals, "replica"); reps != nil && reps.Kind == yaml.SequenceNode {
+						for i, rep := range reps.Content {
+							f := base
+							f.ReplicaRegion = fmt.Sprintf("replica[%d]", i)
+							if rn := get(rep, "region_name"); rn != nil {
+								f.ReplicaRegion = rn.Value
+							}
+							pr := get(rep, "point_in_time_recovery")
+							out = append(out, judged(f, []iac.Outcome{{Known: true, Enabled: pr != nil && pr.Value == "true"}}, o))
+						}
+					}
+				case "aws_dynamodb_table_replica":
+					pr := get(vals, "point_in_time_recovery")
+					out = append(out, judged(base, []iac.Outcome{{Known: true, Enabled: pr != nil && pr.Value == "true"}}, o))
+				}
+			}
+		}
+		if cms := get(m, "child_modules"); cms != nil {
+			for _, c := range cms.Content {
+				walk(c)
+			}
+		}
+	}
+	walk(get(get(root, "planned_values"), "root_module"))
+	return out, nil
+}
+
+func judged(f iac.Finding, outs []iac.Outcome, o Options) iac.Finding {
+	f.Verdict, f.Reasons, f.Rule = iac.Judge(outs, o.Rules)
+	if f.Reasons == nil {
+		f.Reasons = []string{}
+	}
+	if f.Verdict == iac.Fail {
+		f.Fix = &iac.Fix{File: f.File, Manual: "a plan is generated: fix the Terraform configuration, then plan again"}
+	}
+	return f
+}

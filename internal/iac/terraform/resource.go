@@ -1,0 +1,329 @@
+package terraform
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/hashicorp/hcl/v2"
+	"github.com/hashicorp/hcl/v2/hclsyntax"
+	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pitrguard/pitrguard/internal/iac"
+)
+
+var resourceSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "for_each"}, {Name: "point_in_time_recovery"}, {Name: "provider"}},
+	Blocks: []hcl.BlockHeaderSchema{{Type: "point_in_time_recovery"}, {Type: "replica"},
+		{Type: "dynamic", LabelNames: []string{"type"}}},
+}
+
+var dynamicSchema = &hcl.BodySchema{
+	Attributes: []hcl.AttributeSchema{{Name: "for_each", Required: true}, {Name: "iterator"}, {Name: "labels"}},
+	Blocks:     []hcl.BlockHeaderSchema{{Type: "content"}},
+}
+
+// nested is one (possibly dynamic) nested block with the variables it sees.
+type nested struct {
+	body    hcl.Body
+	extra   map[string]cty.Value
+	dynamic bool
+	index   int // position among the static blocks of its type
+}
+
+type instKey struct {
+	suffix string
+	extra  map[string]cty.Value
+	unsure string // count/for_each could not be evaluated
+}
+
+func (w *walker) resource(in *instance, r *resource) {
+	content, _, _ := r.block.Body.PartialContent(resourceSchema)
+	addr := in.addr + r.typ + "." + r.name
+	var insts []instKey
+	switch {
+	case content.Attributes["count"] != nil:
+		e := content.Attributes["count"].Expr
+		n, known := toInt(in.eval(e, nil))
+		if !known {
+			insts = []instKey{{suffix: "", extra: map[string]cty.Value{"count": cty.ObjectVal(map[string]cty.Value{"index": cty.UnknownVal(cty.Number)})},
+				unsure: in.why("count", e)}}
+			break
+		}
+		if n == 0 {
+			w.emit(in, r, addr, iac.Outcome{Absent: true, When: ""}, nil, "")
+			return
+		}
+		for i := range n {
+			insts = append(insts, instKey{suffix: fmt.Sprintf("[%d]", i), extra: map[string]cty.Value{"count": cty.ObjectVal(map[string]cty.Value{"index": cty.NumberIntVal(int64(i))})}})
+		}
+	case content.Attributes["for_each"] != nil:
+		e := content.Attributes["for_each"].Expr
+		v := in.eval(e, nil)
+		if !v.IsWhollyKnown() || v.IsNull() || !(v.Type().IsMapType() || v.Type().IsSetType() || v.Type().IsObjectType()) {
+			insts = []instKey{{extra: map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": cty.UnknownVal(cty.String), "value": cty.DynamicVal})},
+				unsure: in.why("for_each", e)}}
+			break
+		}
+		if v.LengthInt() == 0 {
+			w.emit(in, r, addr, iac.Outcome{Absent: true}, nil, "")
+			return
+		}
+		for it := v.ElementIterator(); it.Next(); {
+			k, val := it.Element()
+			if v.Type().IsSetType() {
+				k = val
+			}
+			ks := k.AsString()
+			insts = append(insts, instKey{suffix: fmt.Sprintf("[%q]", ks),
+				extra: map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(ks), "value": val})}})
+		}
+	default:
+		insts = []instKey{{}}
+	}
+	for _, ik := range insts {
+		a := addr + ik.suffix
+		if r.typ == "aws_dynamodb_table_replica" {
+			o := w.replicaAttr(in, content, ik.extra, "point_in_time_recovery")
+			region := ""
+			if p := content.Attributes["provider"]; p != nil {
+				region = strings.TrimSpace(string(hcl.RangeBetween(p.Expr.StartRange(), p.Expr.Range()).SliceBytes(in.mod.src[r.file])))
+			}
+			w.emit(in, r, a, o, w.replicaFix(in, r, content, -1), region)
+			continue
+		}
+		o, fix := w.pitr(in, r, content, ik.extra)
+		if ik.unsure != "" && !o.Known {
+			o.Why = ik.unsure
+		}
+		w.emit(in, r, a, o, fix, "")
+		for i, rep := range w.blocks(in, content, "replica", ik.extra) {
+			region := fmt.Sprintf("replica[%d]", i)
+			rc, _, _ := rep.body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "region_name"}, {Name: "point_in_time_recovery"}}})
+			if rn := rc.Attributes["region_name"]; rn != nil {
+				if v := in.eval(rn.Expr, rep.extra); v.IsWhollyKnown() && v.Type() == cty.String {
+					region = v.AsString()
+				}
+			}
+			ro := w.replicaAttr(in, rc, rep.extra, "point_in_time_recovery")
+			var rfix func() *iac.Fix
+			if !rep.dynamic {
+				rfix = w.replicaFix(in, r, rc, rep.index)
+			} else {
+				rfix = manual(r.file, "the replica comes from a dynamic block; set point_in_time_recovery = true in its content by hand")
+			}
+			line := 0
+			if sb, ok := rep.body.(*hclsyntax.Body); ok {
+				line = sb.SrcRange.Start.Line
+			}
+			w.emitAt(in, r, a, ro, rfix, region, line)
+		}
+		if r.typ == "aws_dynamodb_table" && ik.unsure != "" && o.Known {
+			// count/for_each unknown but PITR known: the verdict stands for every instance.
+			continue
+		}
+	}
+}
+
+// blocks expands static and dynamic nested blocks of one type.
+func (w *walker) blocks(in *instance, content *hcl.BodyContent, typ string, extra map[string]cty.Value) []nested {
+	var out []nested
+	static := 0
+	for _, b := range content.Blocks {
+		switch {
+		case b.Type == typ:
+			out = append(out, nested{body: b.Body, extra: extra, index: static})
+			static++
+		case b.Type == "dynamic" && b.Labels[0] == typ:
+			dc, _, d := b.Body.PartialContent(dynamicSchema)
+			if d.HasErrors() || len(dc.Blocks) == 0 {
+				continue
+			}
+			it := typ
+			if a := dc.Attributes["iterator"]; a != nil {
+				if tr, d := hcl.AbsTraversalForExpr(a.Expr); !d.HasErrors() {
+					it = tr.RootName()
+				}
+			}
+			coll := in.eval(dc.Attributes["for_each"].Expr, extra)
+			if !coll.IsWhollyKnown() || coll.IsNull() || !coll.CanIterateElements() {
+				out = append(out, nested{body: nil, extra: map[string]cty.Value{"__unknown": cty.StringVal(in.why("the dynamic "+typ+" block's for_each", dc.Attributes["for_each"].Expr))}, dynamic: true})
+				continue
+			}
+			for ei := coll.ElementIterator(); ei.Next(); {
+				k, v := ei.Element()
+				x := map[string]cty.Value{}
+				for kk, vv := range extra {
+					x[kk] = vv
+				}
+				x[it] = cty.ObjectVal(map[string]cty.Value{"key": k, "value": v})
+				out = append(out, nested{body: dc.Blocks[0].Body, extra: x, dynamic: true})
+			}
+		}
+	}
+	return out
+}
+
+// pitr evaluates the point_in_time_recovery block of a table.
+func (w *walker) pitr(in *instance, r *resource, content *hcl.BodyContent, extra map[string]cty.Value) (iac.Outcome, func() *iac.Fix) {
+	bs := w.blocks(in, content, "point_in_time_recovery", extra)
+	if len(bs) == 0 {
+		for _, b := range content.Blocks {
+			if b.Type == "dynamic" && b.Labels[0] == "point_in_time_recovery" {
+				return iac.Outcome{Known: true}, manual(r.file, "the dynamic point_in_time_recovery block produces no block (its for_each is empty); change its for_each by hand")
+			}
+		}
+		return iac.Outcome{Known: true}, w.tableFix(in, r, iac.Outcome{Known: true}, nil, nil, false)
+	}
+	b := bs[0]
+	if b.body == nil {
+		return iac.Outcome{Why: b.extra["__unknown"].AsString()}, manual(r.file, "point_in_time_recovery comes from a dynamic block whose for_each is not known")
+	}
+	bc, _, _ := b.body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "enabled"}, {Name: "recovery_period_in_days"}}})
+	o := iac.Outcome{Known: true}
+	en := bc.Attributes["enabled"]
+	if en == nil {
+		o.Schema = append(o.Schema, "point_in_time_recovery {} without enabled: Terraform rejects it (enabled is required)")
+	} else {
+		v := in.eval(en.Expr, b.extra)
+		val, known, ok := toBool(v)
+		switch {
+		case !known:
+			o.Known, o.Why = false, in.why("point_in_time_recovery.enabled", en.Expr)
+		case !ok:
+			o.Schema = append(o.Schema, fmt.Sprintf("point_in_time_recovery.enabled is not a bool (%s)", v.GoString()))
+		default:
+			o.Enabled = val
+		}
+	}
+	if pd := bc.Attributes["recovery_period_in_days"]; pd != nil {
+		if d, ok := toInt(in.eval(pd.Expr, b.extra)); ok {
+			if d < 1 || d > 35 {
+				o.Schema = append(o.Schema, fmt.Sprintf("recovery_period_in_days must be 1 to 35, not %d", d))
+			} else {
+				o.Days = d
+			}
+			if en == nil && o.Known {
+				o.Schema = append(o.Schema, "recovery_period_in_days without enabled = true")
+			}
+		}
+	}
+	var enExpr, pdExpr hcl.Expression
+	if en != nil {
+		enExpr = en.Expr
+	}
+	if pd := bc.Attributes["recovery_period_in_days"]; pd != nil {
+		pdExpr = pd.Expr
+	}
+	fix := w.tableFix(in, r, o, enExpr, pdExpr, true)
+	if b.dynamic {
+		fix = manual(r.file, "point_in_time_recovery comes from a dynamic block; change its content or for_each by hand")
+	}
+	return o, fix
+}
+
+// replicaAttr evaluates a replica's point_in_time_recovery attribute (default false).
+func (w *walker) replicaAttr(in *instance, c *hcl.BodyContent, extra map[string]cty.Value, name string) iac.Outcome {
+	a := c.Attributes[name]
+	if a == nil {
+		return iac.Outcome{Known: true} // a replica does not inherit the primary's PITR
+	}
+	v := in.eval(a.Expr, extra)
+	b, known, ok := toBool(v)
+	switch {
+	case !known:
+		return iac.Outcome{Why: in.why(name, a.Expr)}
+	case !ok:
+		return iac.Outcome{Known: true, Schema: []string{name + " is not a bool"}}
+	}
+	return iac.Outcome{Known: true, Enabled: b}
+}
+
+func (w *walker) emit(in *instance, r *resource, addr string, o iac.Outcome, fix func() *iac.Fix, region string) {
+	w.emitAt(in, r, addr, o, fix, region, 0)
+}
+
+// emitAt records a result; line, if > 0, is where a replica block starts.
+func (w *walker) emitAt(in *instance, r *resource, addr string, o iac.Outcome, fix func() *iac.Fix, region string, line int) {
+	if in.absent {
+		o = iac.Outcome{Absent: true, When: "the module's count is 0"}
+	}
+	f := iac.Finding{File: r.file, Line: r.block.DefRange.Start.Line, Resource: addr, ReplicaRegion: region, Reasons: []string{}}
+	if line > 0 {
+		f.Line = line
+	}
+	var comments []string
+	src := strings.Split(string(in.mod.src[r.file]), "\n")
+	end := r.block.DefRange.Start.Line
+	if sb, ok := r.block.Body.(*hclsyntax.Body); ok {
+		end = sb.SrcRange.End.Line
+	}
+	comments = append(comments, block(src, r.block.DefRange.Start.Line, end)...)
+	if in.rootCall != nil {
+		f.File, f.Line = in.rootCall.file, in.rootCall.block.DefRange.Start.Line
+		csrc := strings.Split(string(w.srcOf(in.rootCall.file)), "\n")
+		comments = append(comments, block(csrc, in.rootCall.block.DefRange.Start.Line, in.rootCall.block.DefRange.Start.Line)...)
+		if ctrl := w.controllingInput(in, r); ctrl != "" {
+			f.Reasons = append(f.Reasons, ctrl)
+		}
+	}
+	w.results = append(w.results, result{key: addr + "|" + region, finding: f, outcome: o, fix: fix, comments: comments})
+}
+
+func (w *walker) srcOf(file string) []byte {
+	for _, m := range w.modules {
+		if s, ok := m.src[file]; ok {
+			return s
+		}
+	}
+	return nil
+}
+
+// controllingInput names the module input that decides PITR, when the
+// table's enabled attribute is a direct var reference.
+func (w *walker) controllingInput(in *instance, r *resource) string {
+	content, _, _ := r.block.Body.PartialContent(resourceSchema)
+	for _, b := range content.Blocks {
+		if b.Type != "point_in_time_recovery" {
+			continue
+		}
+		attrs, _ := b.Body.JustAttributes()
+		if en := attrs["enabled"]; en != nil {
+			for _, tr := range en.Expr.Variables() {
+				if tr.RootName() == "var" && len(tr) > 1 {
+					return fmt.Sprintf("controlled by input %s of %s", attrName(tr[1]), strings.TrimSuffix(in.addr, "."))
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// block returns the lines of a block plus the comment lines right above it.
+func block(lines []string, start, end int) []string {
+	var out []string
+	for i := start - 2; i >= 0 && i < len(lines); i-- {
+		t := strings.TrimSpace(lines[i])
+		if !(strings.HasPrefix(t, "#") || strings.HasPrefix(t, "//") || strings.HasPrefix(t, "/*") || strings.HasPrefix(t, "*")) {
+			break
+		}
+		out = append(out, lines[i])
+	}
+	for i := start - 1; i < end && i < len(lines); i++ {
+		out = append(out, lines[i])
+	}
+	return out
+}
+
+func manual(file, why string) func() *iac.Fix {
+	return func() *iac.Fix { return &iac.Fix{File: file, Manual: why} }
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
