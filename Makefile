@@ -16,6 +16,9 @@ test:
 	gofmt_out=$$(gofmt -l cmd internal); if [ -n "$$gofmt_out" ]; then echo "gofmt needed:"; echo "$$gofmt_out"; exit 1; fi
 	$(GO) vet ./...
 	PITRGUARD_REQUIRE_MOTO=1 $(GO) test -race -count=1 -timeout 15m ./...
+	# Brief fuzzing of the IaC front ends (no panics, no hangs).
+	$(GO) test -run '^$$' -fuzz FuzzScan -fuzztime 10s ./internal/iac/cloudformation
+	$(GO) test -run '^$$' -fuzz FuzzScan -fuzztime 10s ./internal/iac/terraform
 
 # Audit a demo organization in a local emulator.
 demo:

@@ -1,0 +1,4 @@
+module "t" {
+  source = "./modules/t"
+  name   = "x"
+}

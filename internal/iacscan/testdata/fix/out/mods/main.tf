@@ -1,0 +1,5 @@
+module "t" {
+  source = "./modules/t"
+  name   = "x"
+  pitr = true
+}
