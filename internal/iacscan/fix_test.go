@@ -107,3 +107,20 @@ func TestFixDryRunWritesNothing(t *testing.T) {
 }
 
 var origWd, _ = os.Getwd()
+
+// TestFixEditsTheTFVarsThatDecide: the value comes from terraform.tfvars, so
+// that is the file fixed — the variable's default stays as it was.
+func TestFixEditsTheTFVarsThatDecide(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "main.tf"), []byte("variable \"pitr\" {\n  default = true\n}\nresource \"aws_dynamodb_table\" \"t\" {\n  point_in_time_recovery {\n    enabled = var.pitr\n  }\n}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "terraform.tfvars"), []byte("# per environment\npitr = false\nregion = \"eu-west-1\"\n"), 0o644)
+	res, err := Fix([]string{dir}, Options{Now: now}, false)
+	if err != nil || len(res.Changes) != 1 {
+		t.Fatalf("%v %+v", err, res)
+	}
+	tfvars, _ := os.ReadFile(filepath.Join(dir, "terraform.tfvars"))
+	mainTF, _ := os.ReadFile(filepath.Join(dir, "main.tf"))
+	if string(tfvars) != "# per environment\npitr = true\nregion = \"eu-west-1\"\n" || !strings.Contains(string(mainTF), "default = true") {
+		t.Errorf("tfvars:\n%s\nmain.tf:\n%s", tfvars, mainTF)
+	}
+}
