@@ -225,21 +225,11 @@ func setAttr(bp blockPath, name, value string) func([]byte) ([]byte, error) {
 // addBlock inserts a nested block as the last item of a block.
 func addBlock(bp blockPath, typ string, attrs ...string) func([]byte) ([]byte, error) {
 	return func(src []byte) ([]byte, error) {
-		f, d := hclsyntax.ParseConfig(src, "", hcl.InitialPos)
-		if d.HasErrors() {
-			return nil, fmt.Errorf("parse: %s", d.Error())
+		b, err := bp.locate(src)
+		if err != nil {
+			return nil, err
 		}
-		b := bp.find(f.Body.(*hclsyntax.Body))
-		if b == nil {
-			return nil, fmt.Errorf("block %s %v not found", bp.typ, bp.labels)
-		}
-		lineStart := func(off int) int {
-			for off > 0 && src[off-1] != '\n' {
-				off--
-			}
-			return off
-		}
-		indent := leading(src[lineStart(b.OpenBraceRange.Start.Byte):])
+		indent := leading(src[lineStart(src, b.OpenBraceRange.Start.Byte):])
 		inner := indent + "  "
 		text := inner + typ + " {\n"
 		for _, a := range attrs {
@@ -249,7 +239,7 @@ func addBlock(bp blockPath, typ string, attrs ...string) func([]byte) ([]byte, e
 		if b.OpenBraceRange.Start.Line == b.CloseBraceRange.Start.Line {
 			return splice(src, b.OpenBraceRange.Start.Byte, b.CloseBraceRange.End.Byte, "{\n"+text+indent+"}"), nil
 		}
-		at := lineStart(b.CloseBraceRange.Start.Byte)
+		at := lineStart(src, b.CloseBraceRange.Start.Byte)
 		return splice(src, at, at, text), nil
 	}
 }
@@ -259,22 +249,12 @@ func addBlock(bp blockPath, typ string, attrs ...string) func([]byte) ([]byte, e
 // A one-line block ("x {}") is opened up.
 func insertAttr(bp blockPath, name, value string) func([]byte) ([]byte, error) {
 	return func(src []byte) ([]byte, error) {
-		f, d := hclsyntax.ParseConfig(src, "", hcl.InitialPos)
-		if d.HasErrors() {
-			return nil, fmt.Errorf("parse: %s", d.Error())
-		}
-		b := bp.find(f.Body.(*hclsyntax.Body))
-		if b == nil {
-			return nil, fmt.Errorf("block %s %v not found", bp.typ, bp.labels)
-		}
-		lineStart := func(off int) int {
-			for off > 0 && src[off-1] != '\n' {
-				off--
-			}
-			return off
+		b, err := bp.locate(src)
+		if err != nil {
+			return nil, err
 		}
 		open, closeB := b.OpenBraceRange, b.CloseBraceRange
-		indent := leading(src[lineStart(open.Start.Byte):])
+		indent := leading(src[lineStart(src, open.Start.Byte):])
 		attr := name + " = " + value
 		if open.Start.Line == closeB.Start.Line {
 			text := "{\n" + indent + "  " + attr + "\n" + indent + "}"
@@ -282,12 +262,33 @@ func insertAttr(bp blockPath, name, value string) func([]byte) ([]byte, error) {
 		}
 		inner := indent + "  "
 		for _, a := range b.Body.Attributes {
-			inner = leading(src[lineStart(a.SrcRange.Start.Byte):])
+			inner = leading(src[lineStart(src, a.SrcRange.Start.Byte):])
 			break
 		}
-		at := lineStart(closeB.Start.Byte)
+		at := lineStart(src, closeB.Start.Byte)
 		return splice(src, at, at, inner+attr+"\n"), nil
 	}
+}
+
+// locate parses src and finds the block.
+func (bp blockPath) locate(src []byte) (*hclsyntax.Block, error) {
+	f, d := hclsyntax.ParseConfig(src, "", hcl.InitialPos)
+	if d.HasErrors() {
+		return nil, fmt.Errorf("parse: %s", d.Error())
+	}
+	b := bp.find(f.Body.(*hclsyntax.Body))
+	if b == nil {
+		return nil, fmt.Errorf("block %s %v not found", bp.typ, bp.labels)
+	}
+	return b, nil
+}
+
+// lineStart is the offset of the start of the line holding off.
+func lineStart(src []byte, off int) int {
+	for off > 0 && src[off-1] != '\n' {
+		off--
+	}
+	return off
 }
 
 func leading(b []byte) string {

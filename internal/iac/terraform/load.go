@@ -88,13 +88,7 @@ func loadModule(p *hclparse.Parser, dir string) (*module, []Diag) {
 			diags = append(diags, Diag{File: path, Msg: err.Error()})
 			continue
 		}
-		var f *hcl.File
-		var hd hcl.Diagnostics
-		if strings.HasSuffix(name, ".json") {
-			f, hd = p.ParseJSON(src, path)
-		} else {
-			f, hd = p.ParseHCL(src, path)
-		}
+		f, hd := parse(p, path, src)
 		if hd.HasErrors() {
 			diags = append(diags, fromHCL(path, hd)...)
 			continue
@@ -183,3 +177,11 @@ func installed(root string) map[string]string {
 }
 
 func (d Diag) String() string { return fmt.Sprintf("%s:%d: %s", d.File, d.Line, d.Msg) }
+
+// parse reads HCL, or its JSON form for names ending in .json.
+func parse(p *hclparse.Parser, path string, src []byte) (*hcl.File, hcl.Diagnostics) {
+	if strings.HasSuffix(path, ".json") {
+		return p.ParseJSON(src, path)
+	}
+	return p.ParseHCL(src, path)
+}

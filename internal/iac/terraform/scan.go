@@ -54,13 +54,7 @@ func loadTFVars(p *hclparse.Parser, dir string, o Options) (map[string]tfvar, []
 			diags = append(diags, Diag{File: path, Msg: "cannot read var file: " + err.Error()})
 			continue
 		}
-		var f *hcl.File
-		var hd hcl.Diagnostics
-		if strings.HasSuffix(path, ".json") {
-			f, hd = p.ParseJSON(src, path)
-		} else {
-			f, hd = p.ParseHCL(src, path)
-		}
+		f, hd := parse(p, path, src)
 		if hd.HasErrors() {
 			diags = append(diags, fromHCL(path, hd)...)
 			continue
