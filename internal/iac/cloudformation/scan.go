@@ -228,6 +228,9 @@ func (t *tmpl) spec(container *yaml.Node, when string) ([]iac.Outcome, *site) {
 		if sv.node == specNode {
 			s.enabled, s.periodVal = en, per
 		}
+		if name, _, ok := fn(en); ok && name != "Ref" {
+			s.dynamic = true // Fn::If and friends: a person chooses
+		}
 		periods := []val{{when: sv.when}}
 		if per != nil {
 			periods = t.eval(per, sv.when)
