@@ -118,10 +118,6 @@ func (w *walker) resource(in *instance, r *resource) {
 			}
 			w.emitAt(in, r, a, ro, rfix, region, line)
 		}
-		if r.typ == "aws_dynamodb_table" && ik.unsure != "" && o.Known {
-			// count/for_each unknown but PITR known: the verdict stands for every instance.
-			continue
-		}
 	}
 }
 
