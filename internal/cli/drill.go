@@ -15,6 +15,7 @@ import (
 	"github.com/pitrguard/pitrguard/internal/audit"
 	"github.com/pitrguard/pitrguard/internal/awsx"
 	"github.com/pitrguard/pitrguard/internal/drill"
+	"github.com/pitrguard/pitrguard/internal/inventory"
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/restore"
 	"github.com/pitrguard/pitrguard/internal/store"
@@ -369,7 +370,7 @@ prefix but without the tag is listed and left alone.`,
 			if err != nil {
 				return err
 			}
-			targets, errs := inventoryDiscover(ctx, p, scope)
+			targets, errs := inventory.Discover(ctx, p, scope)
 			all := []drill.Leftover{}
 			for _, tg := range targets {
 				cfg, err := p.Account(ctx, tg.Account)

@@ -100,6 +100,3 @@ func describeScope(s inventory.Scope) string {
 	}
 	return who + " in " + where
 }
-
-// inventoryDiscover resolves targets (a seam for commands that list, not audit).
-var inventoryDiscover = inventory.Discover

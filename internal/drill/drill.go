@@ -187,7 +187,8 @@ func one(ctx context.Context, it Item, clients Clients, o Options) (r Result) {
 
 	if _, err := restore.WaitActive(ctx, db, r.ScratchTable, o.Wait, o.Poll, nil); err != nil {
 		if !tagged {
-			tagged = tag(context.WithoutCancel(ctx), db, r.ScratchTable, it) == nil
+			// So that cleanup (which deletes only tagged tables) can remove it.
+			_ = tag(context.WithoutCancel(ctx), db, r.ScratchTable, it)
 		}
 		check("restore", false, "scratch table not ACTIVE: %v", err)
 		return r

@@ -250,8 +250,7 @@ func Apply(f *Finding, ds []Directive, now time.Time) {
 			f.Reasons = append(f.Reasons, fmt.Sprintf("%s suppression expired on %s and no longer applies", d.By, d.Until.AddDate(0, 0, -1).Format(time.DateOnly)))
 			continue
 		}
-		f.Reasons = append(f.Reasons, fmt.Sprintf("was %s: %s", f.Verdict, strings.Join(f.Reasons, "; ")))
-		f.Reasons = f.Reasons[len(f.Reasons)-1:]
+		f.Reasons = []string{fmt.Sprintf("was %s: %s", f.Verdict, strings.Join(f.Reasons, "; "))}
 		if d.Reason != "" {
 			f.Reasons = append(f.Reasons, "suppressed by "+d.By+": "+d.Reason)
 		}

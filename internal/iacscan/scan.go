@@ -3,11 +3,13 @@
 package iacscan
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -148,8 +150,8 @@ func Scan(paths []string, o Options) *Report {
 		r.Errors[i].File = rel(o.Base, r.Errors[i].File)
 	}
 	iac.Sort(r.Findings)
-	sort.SliceStable(r.Errors, func(i, j int) bool {
-		return r.Errors[i].File+fmt.Sprint(r.Errors[i].Line) < r.Errors[j].File+fmt.Sprint(r.Errors[j].Line)
+	slices.SortStableFunc(r.Errors, func(a, b FileError) int {
+		return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
 	})
 	r.Summary = summarize(r.Findings)
 	return r

@@ -112,7 +112,7 @@ func (c *Collector) Collect(ctx context.Context, targets []model.Target, sink fu
 		if len(work[i].names) != len(work[j].names) {
 			return len(work[i].names) > len(work[j].names)
 		}
-		return work[i].target.Account+work[i].target.Region < work[j].target.Account+work[j].target.Region
+		return model.Compare(work[i].target.Account, work[i].target.Region, "", work[j].target.Account, work[j].target.Region, "") < 0
 	})
 	g, gctx = errgroup.WithContext(ctx)
 	g.SetLimit(c.opts.Concurrency)

@@ -97,7 +97,7 @@ func (t *Table) check(name string) error {
 		}
 	}
 	if t.DefaultRegion != "" && len(t.Regions) > 0 {
-		if _, ok := t.Regions[t.DefaultRegion]; !ok && name != "" {
+		if _, ok := t.Regions[t.DefaultRegion]; !ok {
 			return fmt.Errorf("price file %s: default_region %s has no prices", name, t.DefaultRegion)
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,7 +17,6 @@ import (
 	astypes "github.com/aws/aws-sdk-go-v2/service/applicationautoscaling/types"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
-	"github.com/aws/smithy-go"
 
 	"github.com/pitrguard/pitrguard/internal/awsx"
 	"github.com/pitrguard/pitrguard/internal/report"
@@ -73,20 +71,6 @@ const (
 	Failed    = "failed"
 	Manual    = "manual"
 )
-
-// unsupported reports an error that means the API itself is not available
-// (an emulator, or a partition without the feature), not a refusal.
-func unsupported(err error) bool {
-	var ae smithy.APIError
-	if errors.As(err, &ae) {
-		switch ae.ErrorCode() {
-		case "UnknownOperationException", "NotImplemented", "InvalidAction", "UnsupportedOperation", "NotImplementedError":
-			return true
-		}
-	}
-	return strings.Contains(err.Error(), "StatusCode: 404") || strings.Contains(err.Error(), "StatusCode: 501") ||
-		strings.Contains(strings.ToLower(err.Error()), "not been implemented") || strings.Contains(strings.ToLower(err.Error()), "not yet implemented")
-}
 
 func (s *Settings) readFailed(setting string, err error) {
 	if s.readErrors == nil {

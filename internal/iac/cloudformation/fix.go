@@ -235,9 +235,6 @@ func insertMember(src []byte, m *yaml.Node, key, nested, closer string, json boo
 			}
 		}
 		if len(m.Content) == 0 {
-			if !json {
-				return splice(src, open, open+1, "{"+member), nil
-			}
 			return splice(src, open, open+1, "{"+member), nil
 		}
 		first := m.Content[0]

@@ -2,7 +2,6 @@ package cloudformation
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -284,5 +283,3 @@ func (t *tmpl) spec(container *yaml.Node, when string) ([]iac.Outcome, *site) {
 	}
 	return outs, s
 }
-
-var errNoFix = errors.New("no fix")

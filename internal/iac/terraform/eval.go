@@ -284,6 +284,7 @@ type walker struct {
 	diags     []Diag
 	results   []result
 	minDays   int
+	split     map[string][]string // file → lines, for comment directives
 }
 
 func (w *walker) load(dir string) *module {

@@ -99,6 +99,13 @@ func (w *walker) resource(in *instance, r *resource) {
 		w.emit(in, r, a, o, fix, "")
 		for i, rep := range w.blocks(in, content, "replica", ik.extra) {
 			region := fmt.Sprintf("replica[%d]", i)
+			if rep.body == nil {
+				// A dynamic replica block whose for_each cannot be evaluated:
+				// which replicas exist is not known.
+				w.emit(in, r, a, iac.Outcome{Why: rep.extra["__unknown"].AsString()},
+					manual(r.file, "the replicas come from a dynamic block whose for_each is not known"), "dynamic replicas")
+				continue
+			}
 			rc, _, _ := rep.body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "region_name"}, {Name: "point_in_time_recovery"}}})
 			if rn := rc.Attributes["region_name"]; rn != nil {
 				if v := in.eval(rn.Expr, rep.extra); v.IsWhollyKnown() && v.Type() == cty.String {
@@ -249,7 +256,7 @@ func (w *walker) emitAt(in *instance, r *resource, addr string, o iac.Outcome, f
 		f.Line = line
 	}
 	var comments []string
-	src := strings.Split(string(in.mod.src[r.file]), "\n")
+	src := w.lines(r.file)
 	end := r.block.DefRange.Start.Line
 	if sb, ok := r.block.Body.(*hclsyntax.Body); ok {
 		end = sb.SrcRange.End.Line
@@ -257,7 +264,7 @@ func (w *walker) emitAt(in *instance, r *resource, addr string, o iac.Outcome, f
 	comments = append(comments, block(src, r.block.DefRange.Start.Line, end)...)
 	if in.rootCall != nil {
 		f.File, f.Line = in.rootCall.file, in.rootCall.block.DefRange.Start.Line
-		csrc := strings.Split(string(w.srcOf(in.rootCall.file)), "\n")
+		csrc := w.lines(in.rootCall.file)
 		comments = append(comments, block(csrc, in.rootCall.block.DefRange.Start.Line, in.rootCall.block.DefRange.Start.Line)...)
 		if ctrl := w.controllingInput(in, r); ctrl != "" {
 			f.Reasons = append(f.Reasons, ctrl)
@@ -266,13 +273,20 @@ func (w *walker) emitAt(in *instance, r *resource, addr string, o iac.Outcome, f
 	w.results = append(w.results, result{key: addr + "|" + region, finding: f, outcome: o, fix: fix, comments: comments})
 }
 
-func (w *walker) srcOf(file string) []byte {
+// lines returns a loaded file's lines, split once per scan.
+func (w *walker) lines(file string) []string {
+	if l, ok := w.split[file]; ok {
+		return l
+	}
+	var l []string
 	for _, m := range w.modules {
 		if s, ok := m.src[file]; ok {
-			return s
+			l = strings.Split(string(s), "\n")
+			break
 		}
 	}
-	return nil
+	w.split[file] = l
+	return l
 }
 
 // controllingInput names the module input that decides PITR, when the

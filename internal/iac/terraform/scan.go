@@ -105,7 +105,8 @@ func LocalModuleDirs(dir string) []string {
 // Scan evaluates the root module in dir and the modules it calls.
 func Scan(dir string, o Options) ([]iac.Finding, []Diag) {
 	p := hclparse.NewParser()
-	w := &walker{parser: p, modules: map[string]*module{}, installed: installed(dir), root: dir, minDays: o.Rules.MinRecoveryDays}
+	w := &walker{parser: p, modules: map[string]*module{}, installed: installed(dir), root: dir, minDays: o.Rules.MinRecoveryDays,
+		split: map[string][]string{}}
 	root := w.load(dir)
 	if root == nil {
 		return nil, w.diags

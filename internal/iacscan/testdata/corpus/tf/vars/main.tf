@@ -58,3 +58,17 @@ resource "aws_dynamodb_table" "by_count" {
     enabled = true
   }
 }
+variable "replica_regions" {
+  type = list(string)
+}
+resource "aws_dynamodb_table" "dynamic_replicas" {
+  point_in_time_recovery {
+    enabled = true
+  }
+  dynamic "replica" {
+    for_each = var.replica_regions
+    content {
+      region_name = replica.value
+    }
+  }
+}
