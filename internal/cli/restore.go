@@ -18,6 +18,7 @@ import (
 
 	"github.com/pitrguard/pitrguard/internal/awsx"
 	"github.com/pitrguard/pitrguard/internal/config"
+	"github.com/pitrguard/pitrguard/internal/model"
 	"github.com/pitrguard/pitrguard/internal/pricing"
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/restore"
@@ -355,7 +356,7 @@ func restoreRun(ctx context.Context, f *Factory, g *GlobalOptions, o *RestoreOpt
 
 	if !o.ReconcileOnly {
 		cost, est := prices.RestoreCost(targetRegion, res.RestoredBytes)
-		res.CostEstimateUSD = round2(cost)
+		res.CostEstimateUSD = model.RoundCents(cost)
 		note := ""
 		if est {
 			note = " (estimated: no price for " + targetRegion + ")"
@@ -396,7 +397,7 @@ func restoreRun(ctx context.Context, f *Factory, g *GlobalOptions, o *RestoreOpt
 			return err
 		}
 		res.ActiveAt = &active
-		res.DurationSeconds = round2(time.Since(started).Seconds())
+		res.DurationSeconds = model.RoundCents(time.Since(started).Seconds())
 		res.Status = "active"
 	} else {
 		res.Status = "reconciled_only"
@@ -508,5 +509,3 @@ func fmtTime(t *time.Time) string {
 	}
 	return t.UTC().Format(time.RFC3339)
 }
-
-func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }

@@ -15,6 +15,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pitrguard/pitrguard/internal/glob"
+	"github.com/pitrguard/pitrguard/internal/model"
 )
 
 // DefaultFile is the policy file read from the working directory when
@@ -314,17 +315,7 @@ func (c *Config) validate(file string) error {
 }
 
 // IsAccountID reports whether s is a 12-digit account id.
-func IsAccountID(s string) bool {
-	if len(s) != 12 {
-		return false
-	}
-	for _, r := range s {
-		if r < '0' || r > '9' {
-			return false
-		}
-	}
-	return true
-}
+func IsAccountID(s string) bool { return model.IsAccountID(s) }
 
 // setLines records the line of each tier and exemption from the node tree, so
 // that semantic errors can point at them.

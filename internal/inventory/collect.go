@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -245,7 +246,7 @@ func (c *Collector) describe(ctx context.Context, db TableReader, l *listed, nam
 	if err != nil {
 		readErr("DescribeContinuousBackups", err)
 	} else {
-		t.PITR = pitrOf(cb.ContinuousBackupsDescription)
+		t.PITR = PITROf(cb.ContinuousBackupsDescription)
 	}
 
 	switch {
@@ -255,7 +256,7 @@ func (c *Collector) describe(ctx context.Context, db TableReader, l *listed, nam
 		}
 		t.TagsKnown = true
 	case t.DescribeKnown:
-		tags, err := listTags(ctx, db, t.ARN)
+		tags, err := ListTags(ctx, db, t.ARN)
 		if err != nil {
 			readErr("ListTagsOfResource", err)
 		} else {
@@ -265,10 +266,18 @@ func (c *Collector) describe(ctx context.Context, db TableReader, l *listed, nam
 	return t
 }
 
-func listTags(ctx context.Context, db TableReader, tableARN string) (map[string]string, error) {
+// TagLister is the one DynamoDB call ListTags makes.
+type TagLister interface {
+	ListTagsOfResource(context.Context, *dynamodb.ListTagsOfResourceInput, ...func(*dynamodb.Options)) (*dynamodb.ListTagsOfResourceOutput, error)
+}
+
+// ListTags reads all of a table's tags with ListTagsOfResource (which has no
+// paginator: it loops on NextToken, and refuses a token it has seen before).
+func ListTags(ctx context.Context, db TagLister, tableARN string) (map[string]string, error) {
 	tags := map[string]string{}
 	in := &dynamodb.ListTagsOfResourceInput{ResourceArn: aws.String(tableARN)}
-	for { // ListTagsOfResource has no paginator; loop on NextToken
+	seen := map[string]bool{}
+	for {
 		out, err := db.ListTagsOfResource(ctx, in)
 		if err != nil {
 			return nil, err
@@ -276,9 +285,14 @@ func listTags(ctx context.Context, db TableReader, tableARN string) (map[string]
 		for _, kv := range out.Tags {
 			tags[aws.ToString(kv.Key)] = aws.ToString(kv.Value)
 		}
-		if aws.ToString(out.NextToken) == "" {
+		next := aws.ToString(out.NextToken)
+		if next == "" {
 			return tags, nil
 		}
+		if seen[next] {
+			return nil, fmt.Errorf("ListTagsOfResource returned the pagination token %q twice", next)
+		}
+		seen[next] = true
 		in.NextToken = out.NextToken
 	}
 }
@@ -322,10 +336,10 @@ func fillDescription(t *model.Table, d *ddbtypes.TableDescription) {
 	}
 }
 
-// pitrOf reads PITR from DescribeContinuousBackups. Only
+// PITROf reads PITR from DescribeContinuousBackups. Only
 // PointInTimeRecoveryStatus means PITR: ContinuousBackupsStatus is always
 // ENABLED and says nothing about it.
-func pitrOf(d *ddbtypes.ContinuousBackupsDescription) model.PITR {
+func PITROf(d *ddbtypes.ContinuousBackupsDescription) model.PITR {
 	p := model.PITR{Known: true}
 	if d == nil || d.PointInTimeRecoveryDescription == nil {
 		return p // no description: PITR is off (the API default)
@@ -335,10 +349,7 @@ func pitrOf(d *ddbtypes.ContinuousBackupsDescription) model.PITR {
 	if !p.Enabled {
 		return p
 	}
-	p.RecoveryPeriodDays = int(aws.ToInt32(pd.RecoveryPeriodInDays))
-	if p.RecoveryPeriodDays == 0 {
-		p.RecoveryPeriodDays = 35 // enabled before periods were configurable: 35 days
-	}
+	p.RecoveryPeriodDays = model.RecoveryDays(aws.ToInt32(pd.RecoveryPeriodInDays))
 	p.EarliestRestorable = utc(pd.EarliestRestorableDateTime)
 	p.LatestRestorable = utc(pd.LatestRestorableDateTime)
 	return p

@@ -99,9 +99,7 @@ func (k *Tally) Summary(coverageComplete bool) Summary {
 		by[name] = &c
 	}
 	s.ByTier = by
-	s.GapMonthlyCostUSD = round2(s.GapMonthlyCostUSD)
-	s.PITRMonthlyCostUSD = round2(s.PITRMonthlyCostUSD)
+	s.GapMonthlyCostUSD = model.RoundCents(s.GapMonthlyCostUSD)
+	s.PITRMonthlyCostUSD = model.RoundCents(s.PITRMonthlyCostUSD)
 	return s
 }
-
-func round2(f float64) float64 { return float64(int64(f*100+0.5)) / 100 }

@@ -117,10 +117,7 @@ func readState(ctx context.Context, c TableWriter, table string) (State, error) 
 		pd := d.PointInTimeRecoveryDescription
 		s.Enabled = pd.PointInTimeRecoveryStatus == ddbtypes.PointInTimeRecoveryStatusEnabled
 		if s.Enabled {
-			s.Days = int(aws.ToInt32(pd.RecoveryPeriodInDays))
-			if s.Days == 0 {
-				s.Days = 35
-			}
+			s.Days = model.RecoveryDays(aws.ToInt32(pd.RecoveryPeriodInDays))
 		}
 	}
 	return s, nil

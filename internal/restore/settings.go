@@ -19,6 +19,7 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/pitrguard/pitrguard/internal/awsx"
+	"github.com/pitrguard/pitrguard/internal/model"
 	"github.com/pitrguard/pitrguard/internal/report"
 )
 
@@ -102,10 +103,7 @@ func ReadLive(ctx context.Context, db *dynamodb.Client, as *applicationautoscali
 	} else if pd := cb.ContinuousBackupsDescription.PointInTimeRecoveryDescription; pd != nil {
 		p := &PITRSetting{Enabled: pd.PointInTimeRecoveryStatus == ddbtypes.PointInTimeRecoveryStatusEnabled}
 		if p.Enabled {
-			p.Days = int(aws.ToInt32(pd.RecoveryPeriodInDays))
-			if p.Days == 0 {
-				p.Days = 35
-			}
+			p.Days = model.RecoveryDays(aws.ToInt32(pd.RecoveryPeriodInDays))
 		}
 		s.PITR = p
 	} else {
