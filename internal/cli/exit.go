@@ -12,6 +12,7 @@ const (
 	ExitUsage       = 2   // bad flags, arguments or configuration
 	ExitFindings    = 3   // --fail-on matched
 	ExitPending     = 4   // enable: some tables are pending
+	ExitNoMatch     = 5   // a selector (--table, --owner, --tier, ...) matched nothing
 	ExitInterrupted = 130 // Ctrl-C
 )
 
