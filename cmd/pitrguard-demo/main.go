@@ -14,6 +14,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/pitrguard/pitrguard/internal/cli"
@@ -102,7 +103,9 @@ func joinArgs(a []string) string {
 }
 
 // demoSize gives each table a stable, realistic size between 0.5 and 400 GiB
-// (moto reports 0 bytes for every table).
+// (moto reports 0 bytes for every table). The size is derived from the table's
+// region and name only: moto gives member accounts new random ids on every
+// run, so hashing the ARN would change the demo's costs from run to run.
 func demoSize(resp map[string]any) {
 	t, ok := resp["Table"].(map[string]any)
 	if !ok {
@@ -110,8 +113,12 @@ func demoSize(resp map[string]any) {
 	}
 	name, _ := t["TableName"].(string)
 	arn, _ := t["TableArn"].(string)
+	region := ""
+	if parts := strings.SplitN(arn, ":", 5); len(parts) == 5 {
+		region = parts[3]
+	}
 	h := fnv.New32a()
-	h.Write([]byte(arn + name))
+	h.Write([]byte(region + "/" + name))
 	gib := 0.5 + float64(h.Sum32()%4000)/10
 	t["TableSizeBytes"] = int64(gib * (1 << 30))
 	t["ItemCount"] = int64(gib * 2_000_000)
