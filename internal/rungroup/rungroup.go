@@ -130,6 +130,14 @@ func Merge(parts []Part) (*report.Audit, error) {
 		out.Run.Throttles += r.Throttles
 	}
 	report.SortTables(out.Tables)
+	// Costs from the tables, not the shards' rounded sums: rounding each
+	// shard's total to cents could move the group's total by a cent per shard.
+	sum.GapMonthlyCostUSD, sum.PITRMonthlyCostUSD = 0, 0
+	for _, t := range out.Tables {
+		gap, pitr := policy.CostShares(t.Verdict, t.Reasons, t.PITR.Status == "ENABLED", t.PITRMonthlyCostUSD)
+		sum.GapMonthlyCostUSD += gap
+		sum.PITRMonthlyCostUSD += pitr
+	}
 	if dup := duplicateTable(out.Tables); dup != "" {
 		return nil, fmt.Errorf("table %s appears in two shards: the shards were not split by the same rule (use --shard K/N of one pitrguard version for every shard)", dup)
 	}
@@ -151,7 +159,9 @@ func duplicateTable(ts []report.TableResult) string {
 }
 
 // addSummary adds a shard's counts: shards audit disjoint accounts, so every
-// count and amount is a sum; rates are recomputed once at the end.
+// count is a sum; rates are recomputed once at the end. (snapshot_gap_tables
+// needs the tier's criticality, which the rows do not carry, so it is summed
+// from the shards too.)
 func addSummary(s *policy.Summary, x policy.Summary) {
 	s.Tables += x.Tables
 	s.Compliant += x.Compliant
@@ -160,8 +170,6 @@ func addSummary(s *policy.Summary, x policy.Summary) {
 	s.Unknown += x.Unknown
 	s.Skipped += x.Skipped
 	s.SnapshotGapTables += x.SnapshotGapTables
-	s.GapMonthlyCostUSD += x.GapMonthlyCostUSD
-	s.PITRMonthlyCostUSD += x.PITRMonthlyCostUSD
 	for _, name := range slices.Sorted(maps.Keys(x.ByTier)) {
 		t := x.ByTier[name]
 		acc := s.ByTier[name]
