@@ -75,7 +75,9 @@ func Run(ctx context.Context, args []string, f *Factory) int {
 	if f.Getenv == nil {
 		f.Getenv = os.Getenv
 	}
-	awsx.Version = Version
+	if awsx.Version != Version { // written once: shards may run in one process (tests)
+		awsx.Version = Version
+	}
 	f.args = args
 	root := NewRootCmd(f)
 	root.SetArgs(args)

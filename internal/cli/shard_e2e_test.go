@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -68,13 +69,13 @@ func TestShardedAuditEqualsUnsharded(t *testing.T) {
 	want := whole.audit(t)
 
 	const n = 3
-	var files []string
-	seen := map[string]int{}
-	for k := 1; k <= n; k++ {
-		file := filepath.Join(e.dir, fmt.Sprintf("shard-%d.json", k))
-		files = append(files, file)
+	files := make([]string, n)
+	results := make([]result, n)
+	var wg sync.WaitGroup
+	for k := 1; k <= n; k++ { // the shards run at once, writing to one PostgreSQL
+		files[k-1] = filepath.Join(e.dir, fmt.Sprintf("shard-%d.json", k))
 		// Shard 2 takes its index from a Kubernetes Indexed Job's variable.
-		args := append(append([]string{}, common...), "--run-group", "g1", "--output", file)
+		args := append(append([]string{}, common...), "--run-group", "g1", "--output", files[k-1])
 		env := map[string]string{}
 		if k == 2 {
 			args = append(args, "--shards", fmt.Sprint(n))
@@ -82,11 +83,15 @@ func TestShardedAuditEqualsUnsharded(t *testing.T) {
 		} else {
 			args = append(args, "--shard", fmt.Sprintf("%d/%d", k, n))
 		}
-		r := e.runDB(t, dbURL, env, args...)
-		if r.code != ExitOK {
+		wg.Go(func() { results[k-1] = e.runDB(t, dbURL, env, args...) })
+	}
+	wg.Wait()
+	seen := map[string]int{}
+	for k := 1; k <= n; k++ {
+		if r := results[k-1]; r.code != ExitOK {
 			t.Fatalf("shard %d: exit %d\n%s", k, r.code, r.errOut)
 		}
-		a, err := readShardFile(file)
+		a, err := readShardFile(files[k-1])
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,6 +103,11 @@ func TestShardedAuditEqualsUnsharded(t *testing.T) {
 				t.Errorf("shard %d audited %s, which hashes to shard %d", k, tr.Account, got)
 			}
 			seen[tr.Account+"/"+tr.Region+"/"+tr.Name]++
+		}
+	}
+	for key, c := range seen {
+		if c != 1 {
+			t.Errorf("%s audited by %d shards", key, c)
 		}
 	}
 	if len(seen) != len(want.Tables) {
