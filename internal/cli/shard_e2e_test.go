@@ -253,3 +253,44 @@ func TestHistoryCreatesNoDatabase(t *testing.T) {
 		t.Errorf("--run-group without a database: exit %d %s", code, errOut)
 	}
 }
+
+// Issue 16 #3 at the command level: two audits started at once on a new
+// --db both record a complete run. (In one process SQLite shares its lock
+// state; the cross-process reproduction, which failed before the fix with
+// "table runs already exists (move it aside…)", is the store's
+// TestConcurrentFirstUseProcesses.)
+func TestConcurrentAuditsOnANewDatabase(t *testing.T) {
+	e := newEnv(t, 0)
+	e.tables(t, mgmt, "us-east-1", testaws.TableSpec{Name: "orders", PITR: true}, testaws.TableSpec{Name: "carts"})
+	results := make([]result, 2)
+	var wg sync.WaitGroup
+	for i := range results {
+		wg.Go(func() { results[i] = e.run(t, "audit", "--regions", "us-east-1", "--format", "json") })
+	}
+	wg.Wait()
+	for i, r := range results {
+		if r.code != ExitOK || strings.Contains(r.errOut, "could not record") || strings.Contains(r.errOut, "move it aside") {
+			t.Errorf("audit %d: exit %d\n%s", i+1, r.code, r.errOut)
+		}
+	}
+	h := e.run(t, "history", "--format", "json")
+	var doc struct {
+		Runs []struct {
+			Status  string `json:"status"`
+			Summary struct {
+				Tables int `json:"tables"`
+			} `json:"summary"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(h.out), &doc); err != nil {
+		t.Fatalf("%v\n%s", err, h.out)
+	}
+	if len(doc.Runs) != 2 {
+		t.Fatalf("want 2 recorded runs, got %d:\n%s", len(doc.Runs), h.out)
+	}
+	for _, r := range doc.Runs {
+		if r.Status != "completed" || r.Summary.Tables != 2 {
+			t.Errorf("run: %+v", r)
+		}
+	}
+}
