@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -28,6 +27,7 @@ type AuditOptions struct {
 	AllowPartial bool
 	TableWorkers int
 	Args         []string
+	Shard        ShardOptions
 }
 
 func newAuditCmd(f *Factory, g *GlobalOptions, runF func(context.Context, *AuditOptions) error) *cobra.Command {
@@ -68,6 +68,9 @@ history database (see 'pitrguard history') unless --no-store is given.`,
 			if err := opts.validate(); err != nil {
 				return err
 			}
+			if err := opts.Shard.resolve(f.Getenv); err != nil {
+				return err
+			}
 			if runF != nil {
 				return runF(cmd.Context(), opts)
 			}
@@ -75,6 +78,7 @@ history database (see 'pitrguard history') unless --no-store is given.`,
 		},
 	}
 	addTargetFlags(cmd, &opts.Target)
+	addShardFlags(cmd, &opts.Shard)
 	fl := cmd.Flags()
 	fl.StringVarP(&opts.Format, "format", "f", "table", "output format: table, json or csv")
 	fl.StringVarP(&opts.Output, "output", "o", "", "write the report to this file instead of stdout")
@@ -104,6 +108,7 @@ func (o *AuditOptions) validate() error {
 
 func auditRun(ctx context.Context, f *Factory, g *GlobalOptions, opts *AuditOptions) error {
 	scope, _ := opts.Target.validate()
+	opts.Shard.apply(&scope)
 	cfg, err := loadConfig(opts.Target.ConfigFile)
 	if err != nil {
 		return err
@@ -116,7 +121,7 @@ func auditRun(ctx context.Context, f *Factory, g *GlobalOptions, opts *AuditOpti
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeStore(db)
 	p, err := f.awsProvider(ctx, g, &opts.Target)
 	if err != nil {
 		return err
@@ -124,13 +129,14 @@ func auditRun(ctx context.Context, f *Factory, g *GlobalOptions, opts *AuditOpti
 	now := f.Now()
 	var runID int64
 	if db != nil {
-		if runID, err = db.BeginRun(ctx, "audit", p.Caller().ARN, store.Argv(opts.Args), now); err != nil {
+		if runID, err = db.StartRun(ctx, store.RunStart{Kind: "audit", Caller: p.Caller().ARN, Args: store.Argv(opts.Args), StartedAt: now,
+			RunGroup: opts.Shard.RunGroup, Shard: opts.Shard.K, Shards: opts.Shard.N}); err != nil {
 			return err
 		}
 	}
 	var prog progress = noProgress{}
 	if f.IO.IsStderrTTY() && !g.Quiet {
-		fmt.Fprintf(f.IO.ErrOut, "Auditing %s as %s\n", describeScope(scope), p.Caller().ARN)
+		fmt.Fprintf(f.IO.ErrOut, "Auditing %s as %s\n", strings.TrimSuffix(describeScope(scope)+", "+opts.Shard.describe(), ", "), p.Caller().ARN)
 		prog = newBar(f.IO.ErrOut, "audit")
 	}
 	res := audit.Run(ctx, p, audit.Params{
@@ -139,6 +145,7 @@ func auditRun(ctx context.Context, f *Factory, g *GlobalOptions, opts *AuditOpti
 	prog.Done()
 	a := res.Report
 	a.Run.ID = runID
+	a.Run.RunGroup, a.Run.Shard, a.Run.Shards = opts.Shard.RunGroup, opts.Shard.K, opts.Shard.N
 
 	// Record before writing output, so the history survives a broken pipe.
 	if db != nil {
@@ -221,18 +228,18 @@ func writeOutput(f *Factory, path string, write func(io.Writer) error) error {
 
 // recordAudit stores the run's tables (with the settings restore will need
 // after a table is deleted) and its KPIs.
-func recordAudit(ctx context.Context, db *store.SQLite, runID int64, res *audit.Result, status string, finished time.Time) error {
+func recordAudit(ctx context.Context, db store.Store, runID int64, res *audit.Result, status string, finished time.Time) error {
 	const batch = 500 // bounded memory for large estates
 	recs := make([]store.TableRecord, 0, batch)
 	for i, e := range res.Entries {
-		facts, err := json.Marshal(e.Result)
+		facts, version, err := factsOf(e).Encode()
 		if err != nil {
 			return err
 		}
 		r := e.Result
 		recs = append(recs, store.TableRecord{Account: r.Account, Region: r.Region, Name: r.Name, ARN: r.ARN,
 			Verdict: string(r.Verdict), Tier: r.Tier, Owner: r.Owner, PITRStatus: r.PITR.Status,
-			RecoveryDays: r.PITR.RecoveryPeriodDays, Facts: facts})
+			RecoveryDays: r.PITR.RecoveryPeriodDays, Facts: facts, FactsVersion: version})
 		if len(recs) == batch || i == len(res.Entries)-1 {
 			if err := db.AddTables(ctx, runID, recs); err != nil {
 				return err
@@ -241,5 +248,6 @@ func recordAudit(ctx context.Context, db *store.SQLite, runID int64, res *audit.
 		}
 	}
 	a := res.Report
-	return db.FinishRun(ctx, runID, status, a.Summary.CoverageComplete, a.Summary, a.Errors, finished)
+	return db.EndRun(ctx, runID, store.RunEnd{Status: status, Coverage: a.Summary.CoverageComplete, Summary: a.Summary,
+		Errors: a.Errors, Info: a.Run, Finished: finished})
 }

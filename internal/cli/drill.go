@@ -191,7 +191,7 @@ func drillRun(ctx context.Context, f *Factory, g *GlobalOptions, o *DrillOptions
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeStore(db)
 	if o.Due && db == nil {
 		return FlagErrorf("--due reads drill history from the database; drop --no-store")
 	}

@@ -177,7 +177,7 @@ func enableRun(ctx context.Context, f *Factory, g *GlobalOptions, opts *EnableOp
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeStore(db)
 	p, err := f.awsProvider(ctx, g, &opts.Target)
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -10,13 +11,16 @@ import (
 
 	"github.com/pitrguard/pitrguard/internal/policy"
 	"github.com/pitrguard/pitrguard/internal/report"
+	"github.com/pitrguard/pitrguard/internal/rungroup"
 	"github.com/pitrguard/pitrguard/internal/store"
 )
 
 type historyOptions struct {
-	Limit  int
-	Kind   string
-	Format string
+	Limit        int
+	Kind         string
+	Format       string
+	RunGroup     string
+	AllowPartial bool
 }
 
 func newHistoryCmd(f *Factory, g *GlobalOptions) *cobra.Command {
@@ -29,23 +33,47 @@ func newHistoryCmd(f *Factory, g *GlobalOptions) *cobra.Command {
 each audit's compliance rate, counts and coverage.`,
 		Example: `  pitrguard history
   pitrguard history --limit 50 --format json
-  pitrguard history --db ./team.db`,
+  pitrguard history --db ./team.db
+
+  # The shards of one audit, merged into the report one audit would print
+  pitrguard history --db postgres://pitrguard@db/pitrguard --run-group g1 --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if opts.Limit < 1 {
 				return FlagErrorf("--limit must be at least 1")
 			}
-			if opts.Format != "table" && opts.Format != "json" {
+			if opts.RunGroup != "" {
+				if err := checkFormat(opts.Format, report.Formats...); err != nil {
+					return err
+				}
+			} else if opts.Format != "table" && opts.Format != "json" {
 				return FlagErrorf("--format %q is not supported; use table or json", opts.Format)
 			}
 			if g.NoStore {
 				return FlagErrorf("history reads the history database; drop --no-store")
 			}
-			db, err := f.openStore(cmd.Context(), g)
+			db, err := f.openStoreForReading(cmd.Context(), g)
+			if errors.Is(err, store.ErrNoDatabase) && opts.RunGroup == "" {
+				return writeHistory(f, opts.Format, nil)
+			}
 			if err != nil {
 				return err
 			}
-			defer db.Close()
+			defer closeStore(db)
+			if opts.RunGroup != "" {
+				parts, err := runGroupParts(cmd.Context(), db, opts.RunGroup)
+				if err != nil {
+					return fmt.Errorf("read run group %s from %s: %w", opts.RunGroup, db.Path(), err)
+				}
+				if len(parts) == 0 {
+					return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("no run of run group %q is recorded in %s (see `pitrguard history` for recent runs)", opts.RunGroup, db.Path())}
+				}
+				merged, err := rungroup.Merge(parts)
+				if err != nil {
+					return err
+				}
+				return writeMerged(f, opts.Format, "", opts.AllowPartial, merged)
+			}
 			runs, err := db.Runs(cmd.Context(), opts.Kind, opts.Limit)
 			if err != nil {
 				return fmt.Errorf("read history from %s: %w", db.Path(), err)
@@ -56,7 +84,9 @@ each audit's compliance rate, counts and coverage.`,
 	cmd.AddCommand(newJournalCmd(f, g), newDrillsHistoryCmd(f, g))
 	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "how many runs to list")
 	cmd.Flags().StringVar(&opts.Kind, "kind", "", "only runs of this kind (audit, enable)")
-	cmd.Flags().StringVarP(&opts.Format, "format", "f", "table", "output format: table or json")
+	cmd.Flags().StringVarP(&opts.Format, "format", "f", "table", "output format: table or json (with --run-group also csv)")
+	cmd.Flags().StringVar(&opts.RunGroup, "run-group", "", "print the shards of this run group as one audit report (the envelope `audit --format json` prints)")
+	cmd.Flags().BoolVar(&opts.AllowPartial, "allow-partial", false, "with --run-group: exit 0 even when a shard is missing or incomplete")
 	return cmd
 }
 
@@ -69,6 +99,9 @@ type historyRun struct {
 	Caller           string          `json:"caller"`
 	CoverageComplete bool            `json:"coverage_complete"`
 	Summary          json.RawMessage `json:"summary"`
+	RunGroup         string          `json:"run_group,omitempty"`
+	Shard            int             `json:"shard,omitempty"`
+	Shards           int             `json:"shards,omitempty"`
 }
 
 func writeHistory(f *Factory, format string, runs []store.Run) error {
@@ -76,7 +109,8 @@ func writeHistory(f *Factory, format string, runs []store.Run) error {
 		out := make([]historyRun, 0, len(runs))
 		for _, r := range runs {
 			h := historyRun{ID: r.ID, Kind: r.Kind, StartedAt: r.StartedAt.UTC().Format("2006-01-02T15:04:05Z"),
-				Status: r.Status, Caller: r.Caller, CoverageComplete: r.CoverageComplete, Summary: r.Summary}
+				Status: r.Status, Caller: r.Caller, CoverageComplete: r.CoverageComplete, Summary: r.Summary,
+				RunGroup: r.RunGroup, Shard: r.Shard, Shards: r.Shards}
 			if r.FinishedAt != nil {
 				s := r.FinishedAt.UTC().Format("2006-01-02T15:04:05Z")
 				h.FinishedAt = &s
@@ -103,11 +137,26 @@ func writeHistory(f *Factory, format string, runs []store.Run) error {
 		}
 		rows = append(rows, []string{strconv.FormatInt(r.ID, 10), r.StartedAt.UTC().Format("2006-01-02 15:04:05"), r.Kind, r.Status,
 			strconv.Itoa(s.Tables), rate, strconv.Itoa(s.NonCompliant), strconv.Itoa(s.Unknown), strconv.Itoa(s.SnapshotGapTables),
-			fmt.Sprintf("%.2f", s.GapMonthlyCostUSD), cov, shortCaller(r.Caller)})
+			fmt.Sprintf("%.2f", s.GapMonthlyCostUSD), cov, groupString(r), shortCaller(r.Caller)})
 	}
 	tty := f.IO.IsStdoutTTY()
 	return report.Table(f.IO.Out, report.Style{Aligned: tty},
-		[]string{"RUN", "STARTED (UTC)", "KIND", "STATUS", "TABLES", "COMPLIANCE", "NON_COMPLIANT", "UNKNOWN", "GAP_CRITICAL", "GAP$/MO", "COVERAGE", "CALLER"}, rows)
+		[]string{"RUN", "STARTED (UTC)", "KIND", "STATUS", "TABLES", "COMPLIANCE", "NON_COMPLIANT", "UNKNOWN", "GAP_CRITICAL", "GAP$/MO", "COVERAGE", "GROUP", "CALLER"}, rows)
+}
+
+// groupString is "g1 2/4" for a shard of a run group, "-" otherwise.
+func groupString(r store.Run) string {
+	if r.Shards == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%s %d/%d", cmpOr(r.RunGroup, "(no group)"), r.Shard, r.Shards)
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
 }
 
 func shortCaller(arn string) string {
@@ -139,12 +188,18 @@ caller identity, time, table, the state before and after, and the result.`,
 			if g.NoStore {
 				return FlagErrorf("journal reads the history database; drop --no-store")
 			}
-			db, err := f.openStore(cmd.Context(), g)
+			db, err := f.openStoreForReading(cmd.Context(), g)
+			var entries []store.JournalEntry
+			if errors.Is(err, store.ErrNoDatabase) {
+				err, db = nil, nil
+			}
 			if err != nil {
 				return err
 			}
-			defer db.Close()
-			entries, err := db.Journal(cmd.Context(), runID, limit)
+			defer closeStore(db)
+			if db != nil {
+				entries, err = db.Journal(cmd.Context(), runID, limit)
+			}
 			if err != nil {
 				return fmt.Errorf("read the journal from %s: %w", db.Path(), err)
 			}
@@ -203,12 +258,18 @@ func newDrillsHistoryCmd(f *Factory, g *GlobalOptions) *cobra.Command {
 			if g.NoStore {
 				return FlagErrorf("drills are read from the history database; drop --no-store")
 			}
-			db, err := f.openStore(cmd.Context(), g)
+			db, err := f.openStoreForReading(cmd.Context(), g)
+			if errors.Is(err, store.ErrNoDatabase) {
+				err, db = nil, nil
+			}
 			if err != nil {
 				return err
 			}
-			defer db.Close()
-			ds, err := db.Drills(cmd.Context(), limit)
+			defer closeStore(db)
+			var ds []store.Drill
+			if db != nil {
+				ds, err = db.Drills(cmd.Context(), limit)
+			}
 			if err != nil {
 				return fmt.Errorf("read drills from %s: %w", db.Path(), err)
 			}

@@ -256,7 +256,7 @@ func restoreRun(ctx context.Context, f *Factory, g *GlobalOptions, o *RestoreOpt
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeStore(db)
 	p, err := f.awsProvider(ctx, g, &TargetOptions{RoleName: o.RoleName, ExternalID: o.ExternalID})
 	if err != nil {
 		return err
@@ -450,7 +450,7 @@ func restoreRun(ctx context.Context, f *Factory, g *GlobalOptions, o *RestoreOpt
 }
 
 // sourceSettings reads the live source, or the last audit snapshot of a deleted one.
-func sourceSettings(ctx context.Context, db *store.SQLite, srcDB *dynamodb.Client, srcAS *applicationautoscaling.Client, src *ddbtypes.TableDescription, o *RestoreOptions) (*restore.Settings, error) {
+func sourceSettings(ctx context.Context, db store.Store, srcDB *dynamodb.Client, srcAS *applicationautoscaling.Client, src *ddbtypes.TableDescription, o *RestoreOptions) (*restore.Settings, error) {
 	if src != nil {
 		return restore.ReadLive(ctx, srcDB, srcAS, src), nil
 	}

@@ -75,7 +75,9 @@ func Run(ctx context.Context, args []string, f *Factory) int {
 	if f.Getenv == nil {
 		f.Getenv = os.Getenv
 	}
-	awsx.Version = Version
+	if awsx.Version != Version { // written once: shards may run in one process (tests)
+		awsx.Version = Version
+	}
 	f.args = args
 	root := NewRootCmd(f)
 	root.SetArgs(args)
@@ -142,7 +144,7 @@ minimum recovery window, exemptions), estimates the cost, and keeps a history.`,
 	pf.StringVar(&g.Profile, "profile", "", "AWS shared-config profile (default: the standard credential chain)")
 	pf.StringVar(&g.Region, "region", "", "home region for STS, Organizations and EC2 calls (default: from the AWS config, else us-east-1); for restore the table's region, for enable and drill without --regions the region scanned")
 	pf.StringVar(&g.Endpoint, "endpoint-url", "", "send every AWS call to this endpoint, e.g. an emulator (AWS_ENDPOINT_URL works too)")
-	pf.StringVar(&g.DBPath, "db", "", "history database file (default: $PITRGUARD_DB, else ~/.local/share/pitrguard/pitrguard.db)")
+	pf.StringVar(&g.DBPath, "db", "", "history database: a SQLite file, or a postgres://… URL shared by shards and services (default: $PITRGUARD_DB, else ~/.local/share/pitrguard/pitrguard.db)")
 	pf.BoolVar(&g.NoStore, "no-store", false, "do not record this run in the history database")
 	pf.BoolVarP(&g.Quiet, "quiet", "q", false, "no progress bar or summary on stderr")
 	pf.IntVar(&g.MaxAttempts, "max-attempts", 8, "attempts per AWS call, including the first (retries throttling and 5xx with backoff)")
@@ -156,7 +158,7 @@ minimum recovery window, exemptions), estimates the cost, and keeps a history.`,
 	root.PersistentPostRunE = func(*cobra.Command, []string) error { return g.stopProfiles() }
 
 	root.AddGroup(&cobra.Group{ID: "audit", Title: "Audit and report:"}, &cobra.Group{ID: "act", Title: "Act on tables:"}, &cobra.Group{ID: "prevent", Title: "Prevent in code:"})
-	root.AddCommand(newAuditCmd(f, g, nil), newHistoryCmd(f, g), newEnableCmd(f, g), newRestoreCmd(f, g), newDrillCmd(f, g), newIACCmd(f), newIAMPolicyCmd(f), newVersionCmd(f))
+	root.AddCommand(newAuditCmd(f, g, nil), newHistoryCmd(f, g), newEnableCmd(f, g), newRestoreCmd(f, g), newDrillCmd(f, g), newIACCmd(f), newIAMPolicyCmd(f), newVersionCmd(f), newMergeCmd(f))
 	return root
 }
 
@@ -184,20 +186,44 @@ func (f *Factory) awsProvider(ctx context.Context, g *GlobalOptions, t *TargetOp
 	return awsx.New(ctx, opts)
 }
 
-// openStore opens the history database unless --no-store.
-func (f *Factory) openStore(ctx context.Context, g *GlobalOptions) (*store.SQLite, error) {
+// openStore opens the history database (a file, or a postgres:// URL) unless
+// --no-store, creating it if needed. The result is nil with --no-store: close
+// it with closeStore.
+func (f *Factory) openStore(ctx context.Context, g *GlobalOptions) (store.Store, error) {
 	if g.NoStore {
 		return nil, nil
 	}
-	path := g.DBPath
-	if path == "" {
-		p, err := store.DefaultPath()
-		if err != nil {
-			return nil, err
-		}
-		path = p
+	target, err := g.dbTarget()
+	if err != nil {
+		return nil, err
 	}
-	return store.Open(ctx, path)
+	return store.Open(ctx, target)
+}
+
+// openStoreForReading opens the history database for a command that only
+// reads: it never creates the database or its directory, and works on a
+// read-only file (issue 16 #3).
+func (f *Factory) openStoreForReading(ctx context.Context, g *GlobalOptions) (store.Store, error) {
+	target, err := g.dbTarget()
+	if err != nil {
+		return nil, err
+	}
+	return store.OpenExisting(ctx, target)
+}
+
+// dbTarget is --db, else $PITRGUARD_DB, else the default file.
+func (g *GlobalOptions) dbTarget() (string, error) {
+	if g.DBPath != "" {
+		return g.DBPath, nil
+	}
+	return store.DefaultPath()
+}
+
+// closeStore closes a store opened by openStore; nil (--no-store) is fine.
+func closeStore(db store.Store) {
+	if db != nil {
+		db.Close()
+	}
 }
 
 // loadPrices reads the price table; a bad --price-file is a usage error (exit 2).

@@ -30,6 +30,9 @@ type Scope struct {
 	Regions []string
 	// Concurrency bounds account set-up in parallel.
 	Concurrency int
+	// AccountFilter, if set, keeps only the accounts it returns true for
+	// (a shard's share of the estate); the others are not entered at all.
+	AccountFilter func(account string) bool
 }
 
 // Discover resolves the scope to (account, region) targets. Accounts or
@@ -50,6 +53,9 @@ func Discover(ctx context.Context, p *awsx.Provider, s Scope) ([]model.Target, [
 	accounts = append(accounts, s.Accounts...)
 	slices.Sort(accounts)
 	accounts = slices.Compact(accounts)
+	if s.AccountFilter != nil {
+		accounts = slices.DeleteFunc(accounts, func(a string) bool { return !s.AccountFilter(a) })
+	}
 
 	var (
 		mu      sync.Mutex

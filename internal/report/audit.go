@@ -35,6 +35,11 @@ type RunInfo struct {
 	DurationSeconds float64          `json:"duration_seconds"`
 	APICalls        map[string]int64 `json:"api_calls"`
 	Throttles       int64            `json:"throttles"`
+	// RunGroup, Shard and Shards are set on a sharded audit (K of N, 1-based)
+	// and on the merged view of its shards (Shard 0).
+	RunGroup string `json:"run_group,omitempty"`
+	Shard    int    `json:"shard,omitempty"`
+	Shards   int    `json:"shards,omitempty"`
 }
 
 // TableResult is one table in the audit output.
