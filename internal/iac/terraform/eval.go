@@ -284,6 +284,7 @@ type walker struct {
 	diags     []Diag
 	results   []result
 	minDays   int
+	limits    iac.Limits
 	split     map[string][]string // file → lines, for comment directives
 }
 
@@ -292,7 +293,7 @@ func (w *walker) load(dir string) *module {
 	if m, ok := w.modules[dir]; ok {
 		return m
 	}
-	m, d := loadModule(w.parser, dir)
+	m, d := loadModule(w.parser, dir, w.limits)
 	w.diags = append(w.diags, d...)
 	w.modules[dir] = m
 	return m

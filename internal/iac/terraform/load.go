@@ -18,6 +18,8 @@ import (
 	"github.com/hashicorp/hcl/v2/ext/typeexpr"
 	"github.com/hashicorp/hcl/v2/hclparse"
 	"github.com/zclconf/go-cty/cty"
+
+	"github.com/pitrguard/pitrguard/internal/iac"
 )
 
 // Diag is a file that could not be read.
@@ -67,7 +69,7 @@ var fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 var variableSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "default"}, {Name: "type"}}}
 
 // loadModule parses the .tf and .tf.json files of one directory.
-func loadModule(p *hclparse.Parser, dir string) (*module, []Diag) {
+func loadModule(p *hclparse.Parser, dir string, lim iac.Limits) (*module, []Diag) {
 	m := &module{dir: dir, src: map[string][]byte{}, variables: map[string]*variable{}, locals: map[string]*hcl.Attribute{}}
 	var diags []Diag
 	entries, err := os.ReadDir(dir)
@@ -83,9 +85,9 @@ func loadModule(p *hclparse.Parser, dir string) (*module, []Diag) {
 	sort.Strings(names)
 	for _, name := range names {
 		path := filepath.Join(dir, name)
-		src, err := os.ReadFile(path)
+		src, err := iac.ReadFile(path, lim)
 		if err != nil {
-			diags = append(diags, Diag{File: path, Msg: err.Error()})
+			diags = append(diags, Diag{File: path, Msg: fileMsg(err)})
 			continue
 		}
 		f, hd := parse(p, path, src)
@@ -152,9 +154,9 @@ func localSource(s string) bool {
 }
 
 // installed reads .terraform/modules/modules.json under root: module key → directory.
-func installed(root string) map[string]string {
+func installed(root string, lim iac.Limits) map[string]string {
 	out := map[string]string{}
-	data, err := os.ReadFile(filepath.Join(root, ".terraform", "modules", "modules.json"))
+	data, err := iac.ReadFile(filepath.Join(root, ".terraform", "modules", "modules.json"), lim)
 	if err != nil {
 		return out
 	}
@@ -174,6 +176,14 @@ func installed(root string) map[string]string {
 		}
 	}
 	return out
+}
+
+// fileMsg is the message of a read error without the path (a Diag has it).
+func fileMsg(err error) string {
+	if fe, ok := err.(*iac.FileError); ok {
+		return fe.Msg
+	}
+	return err.Error()
 }
 
 func (d Diag) String() string { return fmt.Sprintf("%s:%d: %s", d.File, d.Line, d.Msg) }

@@ -22,6 +22,7 @@ type Options struct {
 	Vars     map[string]string // --var k=v
 	Rules    iac.Options
 	Now      time.Time
+	Limits   iac.Limits // size cap and symlink policy for every file read
 }
 
 type tfvar struct {
@@ -49,9 +50,9 @@ func loadTFVars(p *hclparse.Parser, dir string, o Options) (map[string]tfvar, []
 	sort.Strings(auto)
 	files = append(append(files, auto...), o.VarFiles...)
 	for _, path := range files {
-		src, err := os.ReadFile(path)
+		src, err := iac.ReadFile(path, o.Limits)
 		if err != nil {
-			diags = append(diags, Diag{File: path, Msg: "cannot read var file: " + err.Error()})
+			diags = append(diags, Diag{File: path, Msg: "var file: " + fileMsg(err)})
 			continue
 		}
 		f, hd := parse(p, path, src)
@@ -88,8 +89,8 @@ func loadTFVars(p *hclparse.Parser, dir string, o Options) (map[string]tfvar, []
 
 // LocalModuleDirs returns the directories dir calls as local modules (so a
 // scan does not also report them as roots).
-func LocalModuleDirs(dir string) []string {
-	m, _ := loadModule(hclparse.NewParser(), dir)
+func LocalModuleDirs(dir string, lim iac.Limits) []string {
+	m, _ := loadModule(hclparse.NewParser(), dir, lim)
 	if m == nil {
 		return nil
 	}
@@ -105,7 +106,7 @@ func LocalModuleDirs(dir string) []string {
 // Scan evaluates the root module in dir and the modules it calls.
 func Scan(dir string, o Options) ([]iac.Finding, []Diag) {
 	p := hclparse.NewParser()
-	w := &walker{parser: p, modules: map[string]*module{}, installed: installed(dir), root: dir, minDays: o.Rules.MinRecoveryDays,
+	w := &walker{parser: p, modules: map[string]*module{}, installed: installed(dir, o.Limits), root: dir, limits: o.Limits, minDays: o.Rules.MinRecoveryDays,
 		split: map[string][]string{}}
 	root := w.load(dir)
 	if root == nil {
