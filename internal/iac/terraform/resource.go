@@ -12,10 +12,28 @@ import (
 	"github.com/pitrguard/pitrguard/internal/iac"
 )
 
-var resourceSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "for_each"}, {Name: "point_in_time_recovery"}, {Name: "provider"}},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "point_in_time_recovery"}, {Type: "replica"},
-		{Type: "dynamic", LabelNames: []string{"type"}}},
+// One schema per resource type: point_in_time_recovery is a block of
+// aws_dynamodb_table but an attribute of aws_dynamodb_table_replica, and an
+// HCL JSON body matches a name listed as both as an attribute, so a shared
+// schema never saw the block in .tf.json (issue 9 #15).
+var (
+	tableSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "for_each"}, {Name: "provider"}, {Name: "name"}, {Name: "tags"}},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "point_in_time_recovery"}, {Type: "replica"},
+			{Type: "dynamic", LabelNames: []string{"type"}}},
+	}
+	replicaResourceSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "for_each"}, {Name: "provider"}, {Name: "point_in_time_recovery"},
+			{Name: "tags"}, {Name: "global_table_arn"}},
+	}
+)
+
+// schemaOf is the schema of a resource type pitrguard reads.
+func schemaOf(typ string) *hcl.BodySchema {
+	if typ == "aws_dynamodb_table_replica" {
+		return replicaResourceSchema
+	}
+	return tableSchema
 }
 
 var dynamicSchema = &hcl.BodySchema{
@@ -38,7 +56,7 @@ type instKey struct {
 }
 
 func (w *walker) resource(in *instance, r *resource) {
-	content, _, _ := r.block.Body.PartialContent(resourceSchema)
+	content, _, _ := r.body().PartialContent(schemaOf(r.typ))
 	addr := in.addr + r.typ + "." + r.name
 	var insts []instKey
 	switch {
@@ -292,7 +310,7 @@ func (w *walker) lines(file string) []string {
 // controllingInput names the module input that decides PITR, when the
 // table's enabled attribute is a direct var reference.
 func (w *walker) controllingInput(in *instance, r *resource) string {
-	content, _, _ := r.block.Body.PartialContent(resourceSchema)
+	content, _, _ := r.body().PartialContent(schemaOf(r.typ))
 	for _, b := range content.Blocks {
 		if b.Type != "point_in_time_recovery" {
 			continue
