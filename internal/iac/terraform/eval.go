@@ -34,6 +34,9 @@ type instance struct {
 	// attribution: the outermost module call in the root, for findings inside modules
 	rootCall *call
 	absent   bool // module count = 0
+	// unsure says why the module instance itself is uncertain (its count or
+	// for_each cannot be evaluated): its findings are UNKNOWN.
+	unsure string
 }
 
 // result is one resource (or replica) evaluation in one pass.
@@ -248,7 +251,7 @@ func convertTo(v cty.Value, t cty.Type) cty.Value {
 // child builds the instance of a module call.
 func (in *instance) child(c *call, m *module, extra map[string]cty.Value) *instance {
 	ch := &instance{mod: m, addr: in.addr + "module." + c.name + ".", vars: map[string]cty.Value{}, src: map[string]varSource{},
-		unknown: map[string]bool{}, rootCall: in.rootCall, absent: in.absent}
+		unknown: map[string]bool{}, rootCall: in.rootCall, absent: in.absent, unsure: in.unsure}
 	if ch.rootCall == nil {
 		ch.rootCall = c
 	}
@@ -331,14 +334,62 @@ func (w *walker) walk(in *instance, key string, depth int) {
 		if m == nil {
 			continue
 		}
-		ch := in.child(c, m, nil)
-		if a, ok := c.attrs["count"]; ok {
-			if n, known := toInt(in.eval(a.Expr, nil)); known && n == 0 {
-				ch.absent = true
+		// count and for_each on a module call make one instance per index or
+		// key, each with its own inputs (count.index, each.key, each.value).
+		for _, mi := range w.moduleInstances(in, c) {
+			ch := in.child(c, m, mi.extra)
+			ch.addr = in.addr + "module." + c.name + mi.suffix + "."
+			ch.absent = ch.absent || mi.absent
+			if mi.unsure != "" && ch.unsure == "" {
+				ch.unsure = mi.unsure
 			}
+			w.walk(ch, ckey, depth+1)
 		}
-		w.walk(ch, ckey, depth+1)
 	}
+}
+
+// moduleInstances expands a module call's count or for_each.
+func (w *walker) moduleInstances(in *instance, c *call) []instKey {
+	if a, ok := c.attrs["count"]; ok {
+		n, known := toInt(in.eval(a.Expr, nil))
+		switch {
+		case !known:
+			return []instKey{{suffix: "[*]", extra: map[string]cty.Value{"count": cty.ObjectVal(map[string]cty.Value{"index": cty.UnknownVal(cty.Number)})},
+				unsure: in.why("the module's count", a.Expr)}}
+		case n <= 0:
+			return []instKey{{absent: true}}
+		}
+		var out []instKey
+		for i := range min(n, 256) {
+			out = append(out, instKey{suffix: fmt.Sprintf("[%d]", i), extra: map[string]cty.Value{"count": cty.ObjectVal(map[string]cty.Value{"index": cty.NumberIntVal(int64(i))})}})
+		}
+		return out
+	}
+	if a, ok := c.attrs["for_each"]; ok {
+		v := in.eval(a.Expr, nil)
+		if !v.IsWhollyKnown() || v.IsNull() || !(v.Type().IsMapType() || v.Type().IsSetType() || v.Type().IsObjectType()) {
+			return []instKey{{suffix: "[*]", extra: map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": cty.UnknownVal(cty.String), "value": cty.DynamicVal})},
+				unsure: in.why("the module's for_each", a.Expr)}}
+		}
+		if v.LengthInt() == 0 {
+			return []instKey{{absent: true}}
+		}
+		var out []instKey
+		for it := v.ElementIterator(); it.Next(); {
+			k, val := it.Element()
+			if v.Type().IsSetType() {
+				k = val
+			}
+			if !k.Type().Equals(cty.String) {
+				continue
+			}
+			ks := k.AsString()
+			out = append(out, instKey{suffix: fmt.Sprintf("[%q]", ks),
+				extra: map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(ks), "value": val})}})
+		}
+		return out
+	}
+	return []instKey{{}}
 }
 
 func attributionFile(in *instance, c *call) string {

@@ -53,6 +53,7 @@ type instKey struct {
 	suffix string
 	extra  map[string]cty.Value
 	unsure string // count/for_each could not be evaluated
+	absent bool   // count = 0 or an empty for_each (module calls)
 }
 
 func (w *walker) resource(in *instance, r *resource) {
@@ -266,8 +267,11 @@ func (w *walker) emit(in *instance, r *resource, addr string, o iac.Outcome, fix
 
 // emitAt records a result; line, if > 0, is where a replica block starts.
 func (w *walker) emitAt(in *instance, r *resource, addr string, o iac.Outcome, fix func() *iac.Fix, region string, line int) {
-	if in.absent {
-		o = iac.Outcome{Absent: true, When: "the module's count is 0"}
+	switch {
+	case in.absent:
+		o = iac.Outcome{Absent: true, When: "the module's count is 0 or its for_each is empty"}
+	case in.unsure != "" && !o.Absent:
+		o = iac.Outcome{Why: in.unsure + "; which instances exist is not known"}
 	}
 	f := iac.Finding{File: r.file, Line: r.block.DefRange.Start.Line, Resource: addr, ReplicaRegion: region, Reasons: []string{}}
 	if line > 0 {
