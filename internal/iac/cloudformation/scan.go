@@ -137,10 +137,7 @@ func (t *tmpl) resource(file string, src []byte, key, r *yaml.Node, typ string, 
 				s = st
 			}
 		}
-		f.Verdict, f.Reasons, f.Rule = iac.Judge(outs, opt)
-		if f.Reasons == nil {
-			f.Reasons = []string{}
-		}
+		iac.Judge(outs, opt).Set(&f)
 		if (f.Verdict == iac.Fail || f.Verdict == iac.Conditional) && s != nil && fixable {
 			f.Fix = s.fix(file, src, t, opt)
 		}

@@ -101,10 +101,7 @@ func ScanPlan(file string, src []byte, o Options) ([]iac.Finding, error) {
 }
 
 func judged(f iac.Finding, outs []iac.Outcome, o Options) iac.Finding {
-	f.Verdict, f.Reasons, f.Rule = iac.Judge(outs, o.Rules)
-	if f.Reasons == nil {
-		f.Reasons = []string{}
-	}
+	iac.Judge(outs, o.Rules).Set(&f)
 	if f.Verdict == iac.Fail {
 		f.Fix = &iac.Fix{File: f.File, Manual: "a plan is generated: fix the Terraform configuration, then plan again"}
 	}

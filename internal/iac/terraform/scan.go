@@ -161,12 +161,7 @@ func Scan(dir string, o Options) ([]iac.Finding, []Diag) {
 		if !r.outcome.Known && !r.outcome.Absent && len(enumerated[r.key]) > 0 {
 			outs = enumerated[r.key]
 		}
-		var reasons []string
-		f.Verdict, reasons, f.Rule = iac.Judge(outs, o.Rules)
-		f.Reasons = append(reasons, f.Reasons...)
-		if f.Reasons == nil {
-			f.Reasons = []string{}
-		}
+		iac.Judge(outs, o.Rules).Set(&f)
 		ds, problems := iac.CommentDirectives(r.comments)
 		f.Reasons = append(f.Reasons, problems...)
 		iac.Apply(&f, ds, o.Now)
