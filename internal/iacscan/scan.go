@@ -49,6 +49,7 @@ type Summary struct {
 	NotApplicable int `json:"not_applicable"`
 	Suppressed    int `json:"suppressed"`
 	Info          int `json:"info"`
+	Exempt        int `json:"exempt"`
 }
 
 // Report is the JSON document of `pitrguard iac scan`.
@@ -228,7 +229,23 @@ func (r *Report) interrupted() *Report {
 // limits is the read policy of one scan: the size cap, and symbolic links
 // followed only into the scanned trees.
 func (o Options) limits(paths []string) iac.Limits {
-	return iac.Limits{MaxBytes: o.MaxFileBytes, Roots: append([]string(nil), paths...)}
+	roots := append([]string(nil), paths...)
+	for _, vf := range o.VarFiles {
+		roots = append(roots, filepath.Dir(vf)) // a var file given explicitly may be reached through links
+	}
+	return iac.Limits{MaxBytes: o.MaxFileBytes, Roots: roots}
+}
+
+// KeepTier keeps the findings of one policy tier (case-insensitive).
+func (r *Report) KeepTier(tier string) {
+	kept := r.Findings[:0]
+	for _, f := range r.Findings {
+		if strings.EqualFold(f.Tier, tier) {
+			kept = append(kept, f)
+		}
+	}
+	r.Findings = kept
+	r.Summary = summarize(r.Findings)
 }
 
 func isTemplateName(p string) bool {
@@ -288,6 +305,8 @@ func summarize(fs []iac.Finding) Summary {
 			s.Suppressed++
 		case iac.Info:
 			s.Info++
+		case iac.Exempt:
+			s.Exempt++
 		}
 	}
 	return s
@@ -295,10 +314,10 @@ func summarize(fs []iac.Finding) Summary {
 
 // LoadParams reads a CloudFormation parameters file: the CLI's
 // [{"ParameterKey","ParameterValue"}], {"Parameters": {...}}, or a flat map.
-func LoadParams(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
+func LoadParams(path string, maxBytes int64) (map[string]string, error) {
+	data, err := iac.ReadFile(path, iac.Limits{MaxBytes: maxBytes, Roots: []string{string(filepath.Separator)}})
 	if err != nil {
-		return nil, fmt.Errorf("parameters file %s: %s", path, errText(err))
+		return nil, fmt.Errorf("parameters file %w", err)
 	}
 	out := map[string]string{}
 	var list []struct{ ParameterKey, ParameterValue string }

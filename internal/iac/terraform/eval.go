@@ -37,6 +37,8 @@ type instance struct {
 	// unsure says why the module instance itself is uncertain (its count or
 	// for_each cannot be evaluated): its findings are UNKNOWN.
 	unsure string
+	// defaultTags are the aws providers' default_tags by alias.
+	defaultTags map[string]tagSet
 }
 
 // result is one resource (or replica) evaluation in one pass.
@@ -338,6 +340,7 @@ func (w *walker) walk(in *instance, key string, depth int) {
 		// key, each with its own inputs (count.index, each.key, each.value).
 		for _, mi := range w.moduleInstances(in, c) {
 			ch := in.child(c, m, mi.extra)
+			ch.defaultTags = childProviderTags(in, c, ch)
 			ch.addr = in.addr + "module." + c.name + mi.suffix + "."
 			ch.absent = ch.absent || mi.absent
 			if mi.unsure != "" && ch.unsure == "" {

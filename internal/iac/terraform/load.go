@@ -36,6 +36,7 @@ type module struct {
 	locals    map[string]*hcl.Attribute
 	resources []*resource
 	calls     []*call
+	providers []*hcl.Block // provider "aws" blocks
 }
 
 type variable struct {
@@ -80,6 +81,7 @@ type call struct {
 var fileSchema = &hcl.BodySchema{Blocks: []hcl.BlockHeaderSchema{
 	{Type: "variable", LabelNames: []string{"name"}}, {Type: "locals"},
 	{Type: "resource", LabelNames: []string{"type", "name"}}, {Type: "module", LabelNames: []string{"name"}},
+	{Type: "provider", LabelNames: []string{"name"}},
 }}
 
 var variableSchema = &hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "default"}, {Name: "type"}}}
@@ -138,6 +140,10 @@ func loadModule(p *hclparse.Parser, dir string, lim iac.Limits) (*module, []Diag
 				c := &call{name: b.Labels[0], block: b, file: path}
 				c.set(b.Body)
 				m.calls = append(m.calls, c)
+			case "provider":
+				if b.Labels[0] == "aws" {
+					m.providers = append(m.providers, b)
+				}
 			}
 		}
 	}

@@ -102,8 +102,10 @@ func (w *walker) resource(in *instance, r *resource) {
 	}
 	for _, ik := range insts {
 		a := addr + ik.suffix
+		id := w.identity(in, r, content, ik.extra)
 		if r.typ == "aws_dynamodb_table_replica" {
 			o := w.replicaAttr(in, content, ik.extra, "point_in_time_recovery")
+			o.ID = id
 			region := ""
 			if p := content.Attributes["provider"]; p != nil {
 				region = strings.TrimSpace(string(hcl.RangeBetween(p.Expr.StartRange(), p.Expr.Range()).SliceBytes(in.mod.src[r.file])))
@@ -115,23 +117,25 @@ func (w *walker) resource(in *instance, r *resource) {
 		if ik.unsure != "" && !o.Known {
 			o.Why = ik.unsure
 		}
+		o.ID = id
 		w.emit(in, r, a, o, fix, "")
 		for i, rep := range w.blocks(in, content, "replica", ik.extra) {
 			region := fmt.Sprintf("replica[%d]", i)
 			if rep.body == nil {
 				// A dynamic replica block whose for_each cannot be evaluated:
 				// which replicas exist is not known.
-				w.emit(in, r, a, iac.Outcome{Why: rep.extra["__unknown"].AsString()},
+				w.emit(in, r, a, iac.Outcome{Why: rep.extra["__unknown"].AsString(), ID: w.replicaIdentity(in, id, &hcl.BodyContent{}, nil, "")},
 					manual(r.file, "the replicas come from a dynamic block whose for_each is not known"), "dynamic replicas")
 				continue
 			}
-			rc, _, _ := rep.body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "region_name"}, {Name: "point_in_time_recovery"}}})
+			rc, _, _ := rep.body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "region_name"}, {Name: "point_in_time_recovery"}, {Name: "propagate_tags"}}})
 			if rn := rc.Attributes["region_name"]; rn != nil {
 				if v := in.eval(rn.Expr, rep.extra); v.IsWhollyKnown() && v.Type() == cty.String {
 					region = v.AsString()
 				}
 			}
 			ro := w.replicaAttr(in, rc, rep.extra, "point_in_time_recovery")
+			ro.ID = w.replicaIdentity(in, id, rc, rep.extra, region)
 			var rfix func() *iac.Fix
 			if !rep.dynamic {
 				rfix = w.replicaFix(in, r, rc, rep.index)
@@ -269,9 +273,9 @@ func (w *walker) emit(in *instance, r *resource, addr string, o iac.Outcome, fix
 func (w *walker) emitAt(in *instance, r *resource, addr string, o iac.Outcome, fix func() *iac.Fix, region string, line int) {
 	switch {
 	case in.absent:
-		o = iac.Outcome{Absent: true, When: "the module's count is 0 or its for_each is empty"}
+		o = iac.Outcome{Absent: true, When: "the module's count is 0 or its for_each is empty", ID: o.ID}
 	case in.unsure != "" && !o.Absent:
-		o = iac.Outcome{Why: in.unsure + "; which instances exist is not known"}
+		o = iac.Outcome{Why: in.unsure + "; which instances exist is not known", ID: o.ID}
 	}
 	f := iac.Finding{File: r.file, Line: r.block.DefRange.Start.Line, Resource: addr, ReplicaRegion: region, Reasons: []string{}}
 	if line > 0 {

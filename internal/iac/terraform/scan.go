@@ -115,6 +115,7 @@ func Scan(dir string, o Options) ([]iac.Finding, []Diag) {
 	tfvars, d := loadTFVars(p, dir, o)
 	w.diags = append(w.diags, d...)
 	base := newRoot(root, tfvars, nil)
+	base.defaultTags = providerTags(base)
 	w.walk(base, "", 0)
 	results := w.results
 
@@ -140,7 +141,9 @@ func Scan(dir string, o Options) ([]iac.Finding, []Diag) {
 				when = append(when, fmt.Sprintf("var.%s = %v", b, assign[b]))
 			}
 			w.results = nil
-			w.walk(newRoot(root, tfvars, assign), "", 0)
+			in := newRoot(root, tfvars, assign)
+			in.defaultTags = providerTags(in)
+			w.walk(in, "", 0)
 			for _, r := range w.results {
 				o := r.outcome
 				o.When = strings.Join(when, ", ")
