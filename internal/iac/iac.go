@@ -30,7 +30,7 @@ const (
 	Suppressed    Verdict = "SUPPRESSED"
 	// Exempt: a policy exemption applies (the audit's EXEMPT).
 	Exempt Verdict = "EXEMPT"
-	Info          Verdict = "INFO" // known and not fixable in the template (CDK replicationRegions replicas)
+	Info   Verdict = "INFO" // known and not fixable in the template (CDK replicationRegions replicas)
 )
 
 // Rules.

@@ -122,7 +122,7 @@ func (t *tmpl) resource(file string, src []byte, key, r *yaml.Node, typ string, 
 	if _, c := get(r, "Condition"); c != nil {
 		exists = t.cond(c.Value, "")
 	}
-	judge := func(f iac.Finding, container *yaml.Node, fixable bool) iac.Finding {
+	judge := func(f iac.Finding, container *yaml.Node, fixable bool, id iac.Identity) iac.Finding {
 		var outs []iac.Outcome
 		var s *site
 		for _, e := range exists {
@@ -137,6 +137,9 @@ func (t *tmpl) resource(file string, src []byte, key, r *yaml.Node, typ string, 
 				s = st
 			}
 		}
+		for i := range outs {
+			outs[i].ID = id
+		}
 		iac.Judge(outs, opt).Set(&f)
 		if (f.Verdict == iac.Fail || f.Verdict == iac.Conditional) && s != nil && fixable {
 			f.Fix = s.fix(file, src, t, opt)
@@ -145,7 +148,8 @@ func (t *tmpl) resource(file string, src []byte, key, r *yaml.Node, typ string, 
 	}
 	switch typ {
 	case "AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable":
-		return []iac.Finding{judge(base, props, props != nil)}
+		_, tags := get(props, "Tags")
+		return []iac.Finding{judge(base, props, props != nil, t.identity(props, tags, ""))}
 	case "AWS::DynamoDB::GlobalTable":
 		_, reps := get(props, "Replicas")
 		if reps == nil || reps.Kind != yaml.SequenceNode {
@@ -165,7 +169,12 @@ func (t *tmpl) resource(file string, src []byte, key, r *yaml.Node, typ string, 
 					}
 				}
 			}
-			out = append(out, judge(f, rep, rep.Kind == yaml.MappingNode))
+			region := f.ReplicaRegion
+			if _, rg := get(rep, "Region"); rg == nil || region == fmt.Sprintf("replica[%d]", i) {
+				region = ""
+			}
+			_, tags := get(rep, "Tags")
+			out = append(out, judge(f, rep, rep.Kind == yaml.MappingNode, t.identity(props, tags, region)))
 		}
 		return out
 	case "Custom::DynamoDBReplica":
