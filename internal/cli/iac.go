@@ -108,7 +108,13 @@ func addIACFlags(cmd *cobra.Command, o *iacOptions) {
 
 // build turns the flags into scan options; bad input is a usage error (2).
 func (o *iacOptions) build(f *Factory) (iacscan.Options, *config.Config, error) {
-	so := iacscan.Options{Vars: map[string]string{}, Params: map[string]string{}, VarFiles: o.VarFiles, Now: f.Now()}
+	so := iacscan.Options{Vars: map[string]string{}, Params: map[string]string{}, VarFiles: o.VarFiles, Now: f.Now(), Env: map[string]string{}}
+	// Terraform reads TF_VAR_name before any tfvars file; so does the scan.
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "TF_VAR_") && len(k) > len("TF_VAR_") {
+			so.Env[strings.TrimPrefix(k, "TF_VAR_")] = v
+		}
+	}
 	if wd, err := os.Getwd(); err == nil {
 		so.Base = wd
 	}

@@ -105,3 +105,24 @@ resource "aws_dynamodb_table" "tmp" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
+
+// TestTerraformEnvironmentVariables: Terraform reads TF_VAR_name before any
+// tfvars file (which wins over it), and the scan does the same.
+func TestTerraformEnvironmentVariables(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(dir+"/main.tf", []byte("variable \"pitr\" {\n  type = bool\n}\nvariable \"other\" {\n  type = bool\n}\n"+
+		"resource \"aws_dynamodb_table\" \"a\" {\n  name = \"a\"\n  point_in_time_recovery {\n    enabled = var.pitr\n  }\n}\n"+
+		"resource \"aws_dynamodb_table\" \"b\" {\n  name = \"b\"\n  point_in_time_recovery {\n    enabled = var.other\n  }\n}\n"), 0o644)
+	os.WriteFile(dir+"/terraform.tfvars", []byte("other = false\n"), 0o644)
+	r := Scan([]string{dir}, Options{Now: now, Env: map[string]string{"pitr": "true", "other": "true"}})
+	got := map[string]iac.Verdict{}
+	for _, f := range r.Findings {
+		got[f.Resource] = f.Verdict
+	}
+	if got["aws_dynamodb_table.a"] != iac.Pass || got["aws_dynamodb_table.b"] != iac.Fail {
+		t.Errorf("%v", got)
+	}
+	if r := Scan([]string{dir}, Options{Now: now}); r.Findings[0].Verdict != iac.Conditional {
+		t.Errorf("without TF_VAR_pitr: %s", r.Findings[0].Verdict)
+	}
+}

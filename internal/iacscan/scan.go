@@ -24,6 +24,8 @@ import (
 type Options struct {
 	VarFiles []string
 	Vars     map[string]string
+	// Env are Terraform's TF_VAR_name environment variables (name → value).
+	Env map[string]string
 	Params   map[string]string
 	Rules    iac.Options
 	Now      time.Time
@@ -166,7 +168,7 @@ func ScanContext(ctx context.Context, paths []string, o Options) *Report {
 		if ctx.Err() != nil {
 			return r.interrupted()
 		}
-		fs, diags := terraform.Scan(d, terraform.Options{VarFiles: o.VarFiles, Vars: o.Vars, Rules: o.Rules, Now: o.Now, Limits: lim})
+		fs, diags := terraform.Scan(d, terraform.Options{VarFiles: o.VarFiles, Vars: o.Vars, Env: o.Env, Rules: o.Rules, Now: o.Now, Limits: lim})
 		r.Findings = append(r.Findings, fs...)
 		for _, dg := range diags {
 			r.Errors = append(r.Errors, FileError{File: dg.File, Line: dg.Line, Message: dg.Msg})

@@ -221,6 +221,25 @@ type site struct {
 
 // spec evaluates PointInTimeRecoverySpecification in container.
 func (t *tmpl) spec(container *yaml.Node, when string) ([]iac.Outcome, *site) {
+	if _, _, ok := fn(container); ok {
+		// The whole Properties (or replica) is an intrinsic, e.g. Fn::If:
+		// judge each alternative; a person fixes it.
+		var outs []iac.Outcome
+		for _, alt := range t.eval(container, when) {
+			switch {
+			case alt.unknown != "":
+				outs = append(outs, iac.Outcome{Why: alt.unknown, When: alt.when})
+			case alt.noValue || alt.node == nil:
+				outs = append(outs, iac.Outcome{Known: true, When: alt.when})
+			case alt.node == container:
+				outs = append(outs, iac.Outcome{Why: "the properties are an intrinsic function pitrguard cannot evaluate", When: alt.when})
+			default:
+				o, _ := t.spec(alt.node, alt.when)
+				outs = append(outs, o...)
+			}
+		}
+		return outs, &site{container: container, dynamic: true}
+	}
 	s := &site{container: container}
 	var specNode *yaml.Node
 	s.specKey, specNode = get(container, "PointInTimeRecoverySpecification")

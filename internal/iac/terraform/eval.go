@@ -55,7 +55,8 @@ func (in *instance) ctx(extra map[string]cty.Value) *hcl.EvalContext {
 		"var":       cty.ObjectVal(orEmpty(in.vars)),
 		"local":     cty.ObjectVal(orEmpty(in.locals)),
 		"path":      cty.ObjectVal(map[string]cty.Value{"module": cty.StringVal(in.mod.dir), "root": cty.StringVal("."), "cwd": cty.StringVal(".")}),
-		"terraform": cty.ObjectVal(map[string]cty.Value{"workspace": cty.StringVal("default")}),
+		// The workspace is the one it is applied in: not a guess of "default".
+		"terraform": cty.ObjectVal(map[string]cty.Value{"workspace": cty.UnknownVal(cty.String)}),
 	}
 	for k, v := range extra {
 		vars[k] = v
@@ -137,6 +138,11 @@ func (in *instance) deciders(e hcl.Expression) []string {
 			}
 			name := attrName(tr[1])
 			switch tr.RootName() {
+			case "terraform":
+				if name == "workspace" && !seen["\x00workspace"] {
+					seen["\x00workspace"] = true
+					out = append(out, "terraform.workspace")
+				}
 			case "var":
 				if in.unknown[name] && !seen[name] {
 					seen[name] = true
@@ -169,7 +175,24 @@ func (in *instance) why(what string, exprs ...hcl.Expression) string {
 		return what + " cannot be evaluated without running Terraform (a resource attribute, data source or unsupported function)"
 	}
 	sort.Strings(ds)
-	return what + " depends on " + strings.Join(dedupe(ds), ", ") + ", which has no value (give it a default, a tfvars entry or --var)"
+	ds = dedupe(ds)
+	var vars []string
+	ws := ""
+	for _, d := range ds {
+		if d == "terraform.workspace" {
+			ws = "terraform.workspace, which is the workspace it is applied in"
+		} else {
+			vars = append(vars, d)
+		}
+	}
+	if len(vars) == 0 {
+		return what + " depends on " + ws
+	}
+	msg := what + " depends on " + strings.Join(vars, ", ") + ", which has no value (give it a default, a tfvars entry or --var)"
+	if ws != "" {
+		msg += ", and on " + ws
+	}
+	return msg
 }
 
 func dedupe(s []string) []string {

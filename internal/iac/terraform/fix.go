@@ -178,6 +178,8 @@ func (w *walker) varFix(in *instance, name string) *iac.Fix {
 			Edit: setAttr(blockPath{typ: "module", labels: []string{c.name}}, name, "true")}
 	case "cli":
 		return &iac.Fix{Manual: "var." + name + " comes from --var; pass --var " + name + "=true"}
+	case "env":
+		return &iac.Fix{Manual: "var." + name + " comes from the environment variable TF_VAR_" + name + "; set it to true where Terraform runs"}
 	}
 	return &iac.Fix{Manual: "var." + name + " has no value here; the verdict depends on what it is given"}
 }

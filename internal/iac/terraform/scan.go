@@ -23,6 +23,9 @@ type Options struct {
 	Rules    iac.Options
 	Now      time.Time
 	Limits   iac.Limits // size cap and symlink policy for every file read
+	// Env are TF_VAR_name environment variables (name → value), which
+	// Terraform reads before any tfvars file.
+	Env map[string]string
 }
 
 type tfvar struct {
@@ -49,6 +52,9 @@ func loadTFVars(p *hclparse.Parser, dir string, o Options) (map[string]tfvar, []
 	auto = append(auto, autoJSON...)
 	sort.Strings(auto)
 	files = append(append(files, auto...), o.VarFiles...)
+	for _, k := range sortedStrKeys(o.Env) {
+		out[k] = tfvar{set: true, val: cliValue(o.Env[k], "TF_VAR_"+k), kind: "env"}
+	}
 	for _, path := range files {
 		src, err := iac.ReadFile(path, o.Limits)
 		if err != nil {
@@ -75,16 +81,30 @@ func loadTFVars(p *hclparse.Parser, dir string, o Options) (map[string]tfvar, []
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		raw := o.Vars[k]
-		v := cty.StringVal(raw)
-		if e, d := hclsyntax.ParseExpression([]byte(raw), "--var", hcl.InitialPos); !d.HasErrors() {
-			if pv, d := e.Value(nil); !d.HasErrors() && pv.Type() != cty.String {
-				v = pv
-			}
-		}
-		out[k] = tfvar{set: true, val: v, kind: "cli"}
+		out[k] = tfvar{set: true, val: cliValue(o.Vars[k], "--var"), kind: "cli"}
 	}
 	return out, diags
+}
+
+// cliValue reads a value given on the command line or in TF_VAR_: an HCL
+// literal for non-string types, else the raw string.
+func cliValue(raw, from string) cty.Value {
+	v := cty.StringVal(raw)
+	if e, d := hclsyntax.ParseExpression([]byte(raw), from, hcl.InitialPos); !d.HasErrors() {
+		if pv, d := e.Value(nil); !d.HasErrors() && pv.Type() != cty.String {
+			v = pv
+		}
+	}
+	return v
+}
+
+func sortedStrKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
 }
 
 // LocalModuleDirs returns the directories dir calls as local modules (so a
