@@ -25,10 +25,10 @@ type Options struct {
 	VarFiles []string
 	Vars     map[string]string
 	// Env are Terraform's TF_VAR_name environment variables (name → value).
-	Env map[string]string
-	Params   map[string]string
-	Rules    iac.Options
-	Now      time.Time
+	Env    map[string]string
+	Params map[string]string
+	Rules  iac.Options
+	Now    time.Time
 	// Base makes reported paths relative to it (the repository root).
 	Base string
 	// MaxFileBytes caps the size of one file (0: iac.DefaultMaxFileBytes).

@@ -52,9 +52,9 @@ type result struct {
 
 func (in *instance) ctx(extra map[string]cty.Value) *hcl.EvalContext {
 	vars := map[string]cty.Value{
-		"var":       cty.ObjectVal(orEmpty(in.vars)),
-		"local":     cty.ObjectVal(orEmpty(in.locals)),
-		"path":      cty.ObjectVal(map[string]cty.Value{"module": cty.StringVal(in.mod.dir), "root": cty.StringVal("."), "cwd": cty.StringVal(".")}),
+		"var":   cty.ObjectVal(orEmpty(in.vars)),
+		"local": cty.ObjectVal(orEmpty(in.locals)),
+		"path":  cty.ObjectVal(map[string]cty.Value{"module": cty.StringVal(in.mod.dir), "root": cty.StringVal("."), "cwd": cty.StringVal(".")}),
 		// The workspace is the one it is applied in: not a guess of "default".
 		"terraform": cty.ObjectVal(map[string]cty.Value{"workspace": cty.UnknownVal(cty.String)}),
 	}
