@@ -386,7 +386,10 @@ func (w *walker) moduleInstances(in *instance, c *call) []instKey {
 			return []instKey{{absent: true}}
 		}
 		var out []instKey
-		for i := range min(n, 256) {
+		if n > maxInstances {
+			return []instKey{{suffix: "[*]", unsure: fmt.Sprintf("the module's count is %d, more instances than pitrguard expands (%d)", n, maxInstances)}}
+		}
+		for i := range n {
 			out = append(out, instKey{suffix: fmt.Sprintf("[%d]", i), extra: map[string]cty.Value{"count": cty.ObjectVal(map[string]cty.Value{"index": cty.NumberIntVal(int64(i))})}})
 		}
 		return out
@@ -399,6 +402,9 @@ func (w *walker) moduleInstances(in *instance, c *call) []instKey {
 		}
 		if v.LengthInt() == 0 {
 			return []instKey{{absent: true}}
+		}
+		if v.LengthInt() > maxInstances {
+			return []instKey{{suffix: "[*]", unsure: fmt.Sprintf("the module's for_each has %d elements, more instances than pitrguard expands (%d)", v.LengthInt(), maxInstances)}}
 		}
 		var out []instKey
 		for it := v.ElementIterator(); it.Next(); {

@@ -41,6 +41,10 @@ var dynamicSchema = &hcl.BodySchema{
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "content"}},
 }
 
+// maxInstances bounds the expansion of count and for_each (an untrusted
+// configuration must not make the scan unbounded).
+const maxInstances = 1000
+
 // nested is one (possibly dynamic) nested block with the variables it sees.
 type nested struct {
 	body    hcl.Body
@@ -73,6 +77,10 @@ func (w *walker) resource(in *instance, r *resource) {
 			w.emit(in, r, addr, iac.Outcome{Absent: true, When: ""}, nil, "")
 			return
 		}
+		if n > maxInstances {
+			w.emit(in, r, addr+"[*]", iac.Outcome{Why: fmt.Sprintf("count is %d, more instances than pitrguard expands (%d)", n, maxInstances)}, nil, "")
+			return
+		}
 		for i := range n {
 			insts = append(insts, instKey{suffix: fmt.Sprintf("[%d]", i), extra: map[string]cty.Value{"count": cty.ObjectVal(map[string]cty.Value{"index": cty.NumberIntVal(int64(i))})}})
 		}
@@ -86,6 +94,10 @@ func (w *walker) resource(in *instance, r *resource) {
 		}
 		if v.LengthInt() == 0 {
 			w.emit(in, r, addr, iac.Outcome{Absent: true}, nil, "")
+			return
+		}
+		if v.LengthInt() > maxInstances {
+			w.emit(in, r, addr+"[*]", iac.Outcome{Why: fmt.Sprintf("for_each has %d elements, more instances than pitrguard expands (%d)", v.LengthInt(), maxInstances)}, nil, "")
 			return
 		}
 		for it := v.ElementIterator(); it.Next(); {
@@ -174,6 +186,10 @@ func (w *walker) blocks(in *instance, content *hcl.BodyContent, typ string, extr
 			coll := in.eval(dc.Attributes["for_each"].Expr, extra)
 			if !coll.IsWhollyKnown() || coll.IsNull() || !coll.CanIterateElements() {
 				out = append(out, nested{body: nil, extra: map[string]cty.Value{"__unknown": cty.StringVal(in.why("the dynamic "+typ+" block's for_each", dc.Attributes["for_each"].Expr))}, dynamic: true})
+				continue
+			}
+			if coll.LengthInt() > maxInstances {
+				out = append(out, nested{body: nil, extra: map[string]cty.Value{"__unknown": cty.StringVal(fmt.Sprintf("the dynamic %s block's for_each has more elements than pitrguard expands (%d)", typ, maxInstances))}, dynamic: true})
 				continue
 			}
 			for ei := coll.ElementIterator(); ei.Next(); {
