@@ -379,7 +379,9 @@ nothing is written anywhere.`,
 	}
 	addIACFlags(cmd, o)
 	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print a unified diff instead of writing (nothing is written anywhere)")
-	deprecatedAlias(cmd.Flags(), &o.Tier, "tier", "config")
+	// --tier used to pick the window rule; the policy now tiers each resource.
+	cmd.Flags().StringVar(&o.Tier, "tier", "", "")
+	_ = cmd.Flags().MarkDeprecated("tier", "fix follows the policy's tiers (--config); --tier is ignored")
 	return cmd
 }
 

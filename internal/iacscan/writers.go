@@ -95,7 +95,7 @@ func WriteSARIF(w io.Writer, version string, r *Report) error {
 				"region":           map[string]any{"startLine": max(f.Line, 1)},
 			}}},
 			"partialFingerprints": map[string]string{"pitrguardResource/v1": fingerprint(f)},
-			"properties":          map[string]any{"verdict": f.Verdict, "resource": f.Resource, "replica_region": f.ReplicaRegion},
+			"properties":          map[string]any{"verdict": f.Verdict, "resource": f.Resource, "replica_region": f.ReplicaRegion, "tier": f.Tier},
 		}
 		if f.Verdict == iac.Unknown {
 			res["properties"].(map[string]any)["unknown_reason"] = strings.Join(f.Reasons, "; ")
