@@ -10,6 +10,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -19,8 +21,10 @@ import (
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/pitrguard/pitrguard/internal/awsx"
+	"github.com/pitrguard/pitrguard/internal/inventory"
 	"github.com/pitrguard/pitrguard/internal/model"
 	"github.com/pitrguard/pitrguard/internal/report"
+	"github.com/pitrguard/pitrguard/internal/store"
 )
 
 // Settings are what a restore has to put back on the new table.
@@ -50,6 +54,9 @@ type Settings struct {
 
 	// readErrors explain settings that could not be read from the source.
 	readErrors map[string]string
+	// notRecorded explain settings the source of the settings never holds
+	// (an audit snapshot has no TTL, for example): manual, but not a failure.
+	notRecorded map[string]string
 }
 
 // PITRSetting is the source's PITR state.
@@ -63,6 +70,9 @@ type Item struct {
 	Setting string `json:"setting"`
 	Status  string `json:"status"` // applied, not_needed, failed, manual
 	Detail  string `json:"detail"`
+
+	// unread: manual because the source's setting could not be read (exit 1).
+	unread bool
 }
 
 // Statuses of an Item.
@@ -82,7 +92,7 @@ func (s *Settings) readFailed(setting string, err error) {
 }
 
 // ReadLive reads a live source table's settings. It only reads.
-func ReadLive(ctx context.Context, db *dynamodb.Client, as *applicationautoscaling.Client, d *ddbtypes.TableDescription) *Settings {
+func ReadLive(ctx context.Context, db Reader, as ScalingReader, d *ddbtypes.TableDescription) *Settings {
 	s := &Settings{From: "live source table"}
 	name, arn := aws.ToString(d.TableName), aws.ToString(d.TableArn)
 	s.DeletionProtection, s.DPKnown = aws.ToBool(d.DeletionProtectionEnabled), true
@@ -110,22 +120,11 @@ func ReadLive(ctx context.Context, db *dynamodb.Client, as *applicationautoscali
 		s.PITR = &PITRSetting{}
 	}
 
-	s.Tags = map[string]string{}
-	in := &dynamodb.ListTagsOfResourceInput{ResourceArn: &arn}
-	for {
-		out, err := db.ListTagsOfResource(ctx, in)
-		if err != nil {
-			s.readFailed("tags", err)
-			break
-		}
-		for _, t := range out.Tags {
-			s.Tags[aws.ToString(t.Key)] = aws.ToString(t.Value)
-		}
-		if out.NextToken == nil {
-			s.TagsKnown = true
-			break
-		}
-		in.NextToken = out.NextToken
+	if tags, err := inventory.ListTags(ctx, db, arn); err != nil {
+		s.Tags = map[string]string{}
+		s.readFailed("tags", err)
+	} else {
+		s.Tags, s.TagsKnown = tags, true
 	}
 
 	if ttl, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: &name}); err != nil {
@@ -157,7 +156,9 @@ func ReadLive(ctx context.Context, db *dynamodb.Client, as *applicationautoscali
 		s.CIKnown = true
 	}
 
-	if as != nil {
+	if as == nil {
+		s.notRecorded = map[string]string{"auto_scaling": "no Application Auto Scaling client"}
+	} else {
 		ids := []string{"table/" + name}
 		for _, g := range d.GlobalSecondaryIndexes {
 			ids = append(ids, "table/"+name+"/index/"+aws.ToString(g.IndexName))
@@ -182,39 +183,96 @@ func ReadLive(ctx context.Context, db *dynamodb.Client, as *applicationautoscali
 	return s
 }
 
-// FromSnapshot rebuilds settings from the last audit that saw the table
-// (used when the source table has been deleted). The audit stores PITR, tags,
-// deletion protection, stream and table class; TTL, resource policy,
-// contributor insights and auto scaling are not audited and become manual.
-func FromSnapshot(facts json.RawMessage, seenAt time.Time, runID int64) (*Settings, error) {
+// snapshotLimit is how many stored audit snapshots of a deleted table are
+// looked at for one whose settings were actually read.
+const snapshotLimit = 50
+
+// FromSnapshots rebuilds settings from the audits that saw a deleted table
+// (newest first). It uses the newest snapshot whose DescribeTable and
+// DescribeContinuousBackups answered; when none did, the newest one, with
+// each setting it could not read left to a person with the reason (issue 9
+// #8): "could not read" never becomes "was off". The audit records PITR,
+// tags, deletion protection, stream and table class; TTL, resource policy,
+// contributor insights and auto scaling are never recorded and are manual.
+func FromSnapshots(recs []store.TableRecord) (*Settings, error) {
+	if len(recs) == 0 {
+		return nil, store.ErrNotFound
+	}
+	var first *Settings
+	for _, rec := range recs {
+		s, err := fromSnapshot(rec.Facts, rec.SeenAt, rec.RunID)
+		if err != nil {
+			return nil, err
+		}
+		if len(s.readErrors) == 0 {
+			return s, nil
+		}
+		if first == nil {
+			first = s
+		}
+	}
+	return first, nil
+}
+
+func fromSnapshot(facts json.RawMessage, seenAt time.Time, runID int64) (*Settings, error) {
 	var t report.TableResult
 	if err := json.Unmarshal(facts, &t); err != nil {
-		return nil, fmt.Errorf("read the stored snapshot: %w", err)
+		return nil, fmt.Errorf("read the stored snapshot of run %d: %w", runID, err)
 	}
-	s := &Settings{From: fmt.Sprintf("audit snapshot of %s (run %d)", seenAt.UTC().Format(time.RFC3339), runID)}
-	s.PITR = &PITRSetting{Enabled: t.PITR.Status == "ENABLED"}
-	if t.PITR.RecoveryPeriodDays != nil {
-		s.PITR.Days = *t.PITR.RecoveryPeriodDays
-	}
-	if t.PITR.Status == "UNKNOWN" {
-		s.PITR = nil
-	}
-	s.Tags, s.TagsKnown = t.Tags, true
-	s.DeletionProtection, s.DPKnown = t.DeletionProtection, true
-	if t.Stream != nil && t.Stream.Enabled {
-		s.Stream = &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewType(t.Stream.ViewType)}
-	}
-	s.StreamKnown = true
-	s.TableClass = ddbtypes.TableClass(t.TableClass)
-	for _, r := range t.Replicas {
-		s.Replicas = append(s.Replicas, r.Region)
-	}
-	why := "not recorded by the audit; the source table is deleted"
-	for _, k := range []string{"ttl", "resource_policy", "contributor_insights", "auto_scaling"} {
-		if s.readErrors == nil {
-			s.readErrors = map[string]string{}
+	s := &Settings{From: fmt.Sprintf("audit snapshot of %s (run %d)", seenAt.UTC().Format(time.RFC3339), runID),
+		readErrors: map[string]string{}, notRecorded: map[string]string{}}
+	why := "the audit snapshot of " + seenAt.UTC().Format(time.RFC3339) + " could not read it (" + snapshotReasons(t) + ")"
+	if t.PITR.Status == "UNKNOWN" || t.PITR.Status == "" {
+		s.readErrors["pitr"] = why
+	} else {
+		s.PITR = &PITRSetting{Enabled: t.PITR.Status == "ENABLED"}
+		if s.PITR.Enabled {
+			days := 0
+			if t.PITR.RecoveryPeriodDays != nil {
+				days = *t.PITR.RecoveryPeriodDays
+			}
+			s.PITR.Days = model.RecoveryDays(int32(days))
 		}
-		s.readErrors[k] = why
+	}
+	described := t.Status != "" && t.Status != "UNKNOWN"
+	tagsUnread := slices.Contains(t.Reasons, model.ReasonTagsUnreadable) || (!described && len(t.Tags) == 0)
+	s.Tags = t.Tags
+	if s.Tags == nil {
+		s.Tags = map[string]string{}
+	}
+	if tagsUnread {
+		s.readErrors["tags"] = why
+	} else {
+		s.TagsKnown = true
+	}
+	if described {
+		s.DeletionProtection, s.DPKnown = t.DeletionProtection, true
+		if t.Stream != nil && t.Stream.Enabled {
+			s.Stream = &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewType(t.Stream.ViewType)}
+		}
+		s.StreamKnown = true
+		s.TableClass = ddbtypes.TableClass(t.TableClass)
+		for _, r := range t.Replicas {
+			s.Replicas = append(s.Replicas, r.Region)
+		}
+	} else {
+		for _, k := range []string{"deletion_protection", "stream", "table_class"} {
+			s.readErrors[k] = why
+		}
+	}
+	for _, k := range []string{"ttl", "resource_policy", "contributor_insights", "auto_scaling"} {
+		s.notRecorded[k] = "not recorded by the audit; the source table is deleted"
 	}
 	return s, nil
+}
+
+func snapshotReasons(t report.TableResult) string {
+	var out []string
+	for _, r := range t.Reasons {
+		out = append(out, string(r))
+	}
+	if len(out) == 0 {
+		return "DescribeTable did not describe the table in that audit; its status is UNKNOWN"
+	}
+	return strings.Join(out, ", ")
 }
