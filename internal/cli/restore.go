@@ -328,7 +328,9 @@ func restoreDeps(ctx context.Context, f *Factory, g *GlobalOptions, o *RestoreOp
 		d.Log = io.Discard
 	}
 	if f.IO.IsStderrTTY() && !g.Quiet {
-		d.Tick = func(el time.Duration, st string) { fmt.Fprintf(f.IO.ErrOut, "\r  %s after %s ", st, el.Round(time.Second)) }
+		d.Tick = func(el time.Duration, st string) {
+			fmt.Fprintf(f.IO.ErrOut, "\r  %s after %s ", st, el.Round(time.Second))
+		}
 	}
 	return d, nil
 }

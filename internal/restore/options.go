@@ -97,8 +97,8 @@ type BackupInfo struct {
 
 // Statuses of a Result.
 const (
-	StatusActive        = "active"
-	StatusRestoring     = "restoring"
+	StatusActive         = "active"
+	StatusRestoring      = "restoring"
 	StatusReconciledOnly = "reconciled_only"
 )
 

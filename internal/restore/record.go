@@ -97,4 +97,3 @@ func restoreResult(status string, err error) string {
 	}
 	return "requested"
 }
-

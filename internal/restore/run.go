@@ -49,12 +49,12 @@ func Run(ctx context.Context, o Options, d Deps) (Result, error) {
 }
 
 type run struct {
-	o      Options
-	d      Deps
-	res    *Result
-	src    *ddbtypes.TableDescription // nil: the source is deleted
-	params Params
-	runID  int64 // 0: not recorded
+	o        Options
+	d        Deps
+	res      *Result
+	src      *ddbtypes.TableDescription // nil: the source is deleted
+	params   Params
+	runID    int64 // 0: not recorded
 	costNote string
 }
 
