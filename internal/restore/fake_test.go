@@ -42,6 +42,8 @@ type fakeDB struct {
 	calls []string
 	// tagPages splits ListTagsOfResource answers; repeatToken makes it loop.
 	listBackupsToken string
+	// creating is a table that stays CREATING.
+	creating string
 }
 
 func newFake() *fakeDB {
@@ -100,6 +102,9 @@ func (f *fakeDB) DescribeTable(_ context.Context, in *dynamodb.DescribeTableInpu
 		return nil, notFound(name)
 	}
 	c := *d
+	if name == f.creating {
+		c.TableStatus = ddbtypes.TableStatusCreating
+	}
 	return &dynamodb.DescribeTableOutput{Table: &c}, nil
 }
 

@@ -205,8 +205,14 @@ func (r *run) prepareTarget(ctx context.Context) error {
 	region := r.o.targetRegion()
 	r.res.Target = TargetInfo{Table: name, Region: region, ARN: tableARN(r.o.Partition, region, r.o.Account, name)}
 	r.params.TargetName = name
-	if _, err := r.d.Target.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}); err == nil {
+	_, err := r.d.Target.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
+	var nf *ddbtypes.ResourceNotFoundException
+	switch {
+	case err == nil:
 		return usagef("a table named %s already exists in %s; choose another --target (a restore never overwrites)", name, region)
+	case !errors.As(err, &nf):
+		_, code, msg := awsx.Classify(err)
+		return fmt.Errorf("could not check that no table named %s exists in %s (DescribeTable: %s: %s); nothing was restored", name, region, code, msg)
 	}
 	cost, est := 0.0, true
 	if r.d.Prices != nil {

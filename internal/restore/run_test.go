@@ -125,7 +125,9 @@ func TestRunLatestRestoresAndReconciles(t *testing.T) {
 	}
 }
 
-func apiErr(code string) error { return &smithy.GenericAPIError{Code: code, Message: "injected " + code} }
+func apiErr(code string) error {
+	return &smithy.GenericAPIError{Code: code, Message: "injected " + code}
+}
 
 // TestRunDocumentedErrors injects every error the AWS API reference documents
 // for each call a restore makes (plus access denied and throttling), and
