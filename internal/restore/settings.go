@@ -107,80 +107,91 @@ func ReadLive(ctx context.Context, db Reader, as ScalingReader, d *ddbtypes.Tabl
 	for _, r := range d.Replicas {
 		s.Replicas = append(s.Replicas, aws.ToString(r.RegionName))
 	}
-
-	if cb, err := db.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: &name}); err != nil {
-		s.readFailed("pitr", err)
-	} else if pd := cb.ContinuousBackupsDescription.PointInTimeRecoveryDescription; pd != nil {
-		p := &PITRSetting{Enabled: pd.PointInTimeRecoveryStatus == ddbtypes.PointInTimeRecoveryStatusEnabled}
-		if p.Enabled {
-			p.Days = model.RecoveryDays(aws.ToInt32(pd.RecoveryPeriodInDays))
-		}
-		s.PITR = p
-	} else {
-		s.PITR = &PITRSetting{}
-	}
-
+	s.readPITR(ctx, db, name)
 	if tags, err := inventory.ListTags(ctx, db, arn); err != nil {
 		s.Tags = map[string]string{}
 		s.readFailed("tags", err)
 	} else {
 		s.Tags, s.TagsKnown = tags, true
 	}
+	s.readTTL(ctx, db, name)
+	s.readPolicy(ctx, db, arn)
+	s.readInsights(ctx, db, name)
+	s.readScaling(ctx, as, d)
+	return s
+}
 
-	if ttl, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: &name}); err != nil {
+func (s *Settings) readPITR(ctx context.Context, db Reader, name string) {
+	cb, err := db.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: &name})
+	if err != nil {
+		s.readFailed("pitr", err)
+		return
+	}
+	p := inventory.PITROf(cb.ContinuousBackupsDescription) // the one decode of the window (0 → 35)
+	s.PITR = &PITRSetting{Enabled: p.Enabled, Days: p.RecoveryPeriodDays}
+}
+
+func (s *Settings) readTTL(ctx context.Context, db Reader, name string) {
+	ttl, err := db.DescribeTimeToLive(ctx, &dynamodb.DescribeTimeToLiveInput{TableName: &name})
+	if err != nil {
 		s.readFailed("ttl", err)
-	} else {
-		if d := ttl.TimeToLiveDescription; d != nil && (d.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled || d.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabling) {
-			s.TTLAttribute = aws.ToString(d.AttributeName)
-		}
-		s.TTLKnown = true
+		return
 	}
+	if d := ttl.TimeToLiveDescription; d != nil && (d.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabled || d.TimeToLiveStatus == ddbtypes.TimeToLiveStatusEnabling) {
+		s.TTLAttribute = aws.ToString(d.AttributeName)
+	}
+	s.TTLKnown = true
+}
 
-	if pol, err := db.GetResourcePolicy(ctx, &dynamodb.GetResourcePolicyInput{ResourceArn: &arn}); err != nil {
-		var nf *ddbtypes.PolicyNotFoundException
-		var rnf *ddbtypes.ResourceNotFoundException
-		if errors.As(err, &nf) || errors.As(err, &rnf) {
-			s.PolicyKnown = true
-		} else {
-			s.readFailed("resource_policy", err)
-		}
-	} else {
+func (s *Settings) readPolicy(ctx context.Context, db Reader, arn string) {
+	pol, err := db.GetResourcePolicy(ctx, &dynamodb.GetResourcePolicyInput{ResourceArn: &arn})
+	var nf *ddbtypes.PolicyNotFoundException
+	var rnf *ddbtypes.ResourceNotFoundException
+	switch {
+	case err == nil:
 		s.ResourcePolicy, s.PolicyKnown = aws.ToString(pol.Policy), true
+	case errors.As(err, &nf) || errors.As(err, &rnf): // no policy
+		s.PolicyKnown = true
+	default:
+		s.readFailed("resource_policy", err)
 	}
+}
 
-	if ci, err := db.DescribeContributorInsights(ctx, &dynamodb.DescribeContributorInsightsInput{TableName: &name}); err != nil {
+func (s *Settings) readInsights(ctx context.Context, db Reader, name string) {
+	ci, err := db.DescribeContributorInsights(ctx, &dynamodb.DescribeContributorInsightsInput{TableName: &name})
+	if err != nil {
 		s.readFailed("contributor_insights", err)
-	} else {
-		s.ContributorInsight = ci.ContributorInsightsStatus == ddbtypes.ContributorInsightsStatusEnabled ||
-			ci.ContributorInsightsStatus == ddbtypes.ContributorInsightsStatusEnabling
-		s.CIKnown = true
+		return
 	}
+	s.ContributorInsight = ci.ContributorInsightsStatus == ddbtypes.ContributorInsightsStatusEnabled ||
+		ci.ContributorInsightsStatus == ddbtypes.ContributorInsightsStatusEnabling
+	s.CIKnown = true
+}
 
+func (s *Settings) readScaling(ctx context.Context, as ScalingReader, d *ddbtypes.TableDescription) {
 	if as == nil {
 		s.notRecorded = map[string]string{"auto_scaling": "no Application Auto Scaling client"}
-	} else {
-		ids := []string{"table/" + name}
-		for _, g := range d.GlobalSecondaryIndexes {
-			ids = append(ids, "table/"+name+"/index/"+aws.ToString(g.IndexName))
-		}
-		st, err := as.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: astypes.ServiceNamespaceDynamodb, ResourceIds: ids})
+		return
+	}
+	name := aws.ToString(d.TableName)
+	ids := []string{"table/" + name}
+	for _, g := range d.GlobalSecondaryIndexes {
+		ids = append(ids, "table/"+name+"/index/"+aws.ToString(g.IndexName))
+	}
+	st, err := as.DescribeScalableTargets(ctx, &applicationautoscaling.DescribeScalableTargetsInput{ServiceNamespace: astypes.ServiceNamespaceDynamodb, ResourceIds: ids})
+	if err != nil {
+		s.readFailed("auto_scaling", err)
+		return
+	}
+	for _, id := range ids {
+		sp, err := as.DescribeScalingPolicies(ctx, &applicationautoscaling.DescribeScalingPoliciesInput{ServiceNamespace: astypes.ServiceNamespaceDynamodb, ResourceId: aws.String(id)})
 		if err != nil {
 			s.readFailed("auto_scaling", err)
-		} else {
-			s.ScalableTargets = st.ScalableTargets
-			s.ScalingKnown = true
-			for _, id := range ids {
-				sp, err := as.DescribeScalingPolicies(ctx, &applicationautoscaling.DescribeScalingPoliciesInput{ServiceNamespace: astypes.ServiceNamespaceDynamodb, ResourceId: aws.String(id)})
-				if err != nil {
-					s.readFailed("auto_scaling", err)
-					s.ScalingKnown = false
-					break
-				}
-				s.ScalingPolicies = append(s.ScalingPolicies, sp.ScalingPolicies...)
-			}
+			return
 		}
+		s.ScalingPolicies = append(s.ScalingPolicies, sp.ScalingPolicies...)
 	}
-	return s
+	s.ScalableTargets, s.ScalingKnown = st.ScalableTargets, true
 }
 
 // snapshotLimit is how many stored audit snapshots of a deleted table are
