@@ -324,7 +324,7 @@ func restoreDeps(ctx context.Context, f *Factory, g *GlobalOptions, o *RestoreOp
 			return readYes(f), nil
 		},
 	}
-	if g.Quiet {
+	if g.Quiet && o.Yes { // the summary stays when it is asked about
 		d.Log = io.Discard
 	}
 	if f.IO.IsStderrTTY() && !g.Quiet {

@@ -2,7 +2,13 @@
 // table from its SYSTEM backup — and reconciles the restored table with the
 // settings AWS does not restore (PITR, tags, TTL, deletion protection,
 // streams, table class, resource policy, contributor insights, auto scaling).
-// It never modifies or deletes the source table.
+// It never modifies or deletes the source table: the source is only ever
+// given a Reader.
+//
+// Run is the whole restore (read the source, check, confirm, restore, wait,
+// reconcile, record); the CLI only turns flags into Options and the Result
+// into output. Deps holds the narrow AWS and history interfaces it needs,
+// declared here, so tests use in-memory fakes.
 package restore
 
 import (
