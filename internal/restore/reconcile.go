@@ -208,6 +208,9 @@ func (p *planner) tags(context.Context) slot {
 			return Item{Setting: k, Status: Manual, Detail: fmt.Sprintf("added %s and %s only: the source's tags could not be read (%s)", TagRestoredFrom, TagRestorePoint, why), unread: true}
 		}
 		d := fmt.Sprintf("%d tag(s) copied, plus %s and %s", copied, TagRestoredFrom, TagRestorePoint)
+		if p.point.IsZero() {
+			d = fmt.Sprintf("%d tag(s) copied, plus %s (the restore point is unknown, so no %s)", copied, TagRestoredFrom, TagRestorePoint)
+		}
 		if len(system) > 0 {
 			d += "; not copied (set by AWS services): " + strings.Join(system, ", ")
 		}
