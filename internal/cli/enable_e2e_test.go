@@ -392,6 +392,7 @@ func TestIAMPolicyCoversRestoreAndDrill(t *testing.T) {
 	e := newEnv(t, 0)
 	sourceTable(t, e, "T")
 	e.proxy.Clear()
+	e.proxy.Add(insightsOff()) // moto answers DescribeContributorInsights with a 500 (restore_safety_e2e_test.go)
 	if r := e.run(t, "restore", "--table", "T", "--region", "us-east-1", "--latest", "--target", "T-r", "--yes", "--format", "json"); r.code != ExitOK {
 		t.Fatalf("restore: %d %s", r.code, r.errOut)
 	}

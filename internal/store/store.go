@@ -56,6 +56,8 @@ type Store interface {
 	LastTable(ctx context.Context, account, region, name string) (*TableRecord, error)
 	// Tables returns the tables recorded by a run, sorted by account, region, name.
 	Tables(ctx context.Context, runID int64) ([]TableRecord, error)
+	// TableSnapshots returns up to limit records of one table, newest first.
+	TableSnapshots(ctx context.Context, account, region, name string, limit int) ([]TableRecord, error)
 
 	// AddJournal records a change.
 	AddJournal(ctx context.Context, e JournalEntry) error
