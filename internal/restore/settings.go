@@ -29,7 +29,6 @@ import (
 	"github.com/pitrguard/pitrguard/internal/awsx"
 	"github.com/pitrguard/pitrguard/internal/inventory"
 	"github.com/pitrguard/pitrguard/internal/model"
-	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/store"
 )
 
@@ -231,9 +230,15 @@ func FromSnapshots(recs []store.TableRecord) (*Settings, error) {
 	return first, nil
 }
 
+// FromSnapshot rebuilds settings from one stored audit snapshot (any facts
+// version the store can decode).
+func FromSnapshot(facts json.RawMessage, seenAt time.Time, runID int64) (*Settings, error) {
+	return fromSnapshot(facts, seenAt, runID)
+}
+
 func fromSnapshot(facts json.RawMessage, seenAt time.Time, runID int64) (*Settings, error) {
-	var t report.TableResult
-	if err := json.Unmarshal(facts, &t); err != nil {
+	t, err := store.DecodeFacts(facts)
+	if err != nil {
 		return nil, fmt.Errorf("read the stored snapshot of run %d: %w", runID, err)
 	}
 	s := &Settings{From: fmt.Sprintf("audit snapshot of %s (run %d)", seenAt.UTC().Format(time.RFC3339), runID),
@@ -251,18 +256,14 @@ func fromSnapshot(facts json.RawMessage, seenAt time.Time, runID int64) (*Settin
 			s.PITR.Days = model.RecoveryDays(int32(days))
 		}
 	}
-	described := t.Status != "" && t.Status != "UNKNOWN"
-	tagsUnread := slices.Contains(t.Reasons, model.ReasonTagsUnreadable) || (!described && len(t.Tags) == 0)
+	tagsUnread := !t.TagsKnown || slices.Contains(t.Reasons, string(model.ReasonTagsUnreadable)) || (!t.DescribeKnown && len(t.Tags) == 0)
 	s.Tags = t.Tags
-	if s.Tags == nil {
-		s.Tags = map[string]string{}
-	}
 	if tagsUnread {
 		s.readErrors["tags"] = why
 	} else {
 		s.TagsKnown = true
 	}
-	if described {
+	if t.DescribeKnown {
 		s.DeletionProtection, s.DPKnown = t.DeletionProtection, true
 		if t.Stream != nil && t.Stream.Enabled {
 			s.Stream = &ddbtypes.StreamSpecification{StreamEnabled: aws.Bool(true), StreamViewType: ddbtypes.StreamViewType(t.Stream.ViewType)}
@@ -283,10 +284,12 @@ func fromSnapshot(facts json.RawMessage, seenAt time.Time, runID int64) (*Settin
 	return s, nil
 }
 
-func snapshotReasons(t report.TableResult) string {
-	var out []string
-	for _, r := range t.Reasons {
-		out = append(out, string(r))
+func snapshotReasons(t *store.Facts) string {
+	out := slices.Clone(t.Reasons)
+	for _, e := range t.ReadErrors {
+		if !slices.Contains(out, e.Reason) {
+			out = append(out, e.Reason)
+		}
 	}
 	if len(out) == 0 {
 		return "DescribeTable did not describe the table in that audit; its status is UNKNOWN"
