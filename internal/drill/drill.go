@@ -143,6 +143,9 @@ type Deps struct {
 	// Confirm is asked once the drills are known and before any is started;
 	// an error stops Run with nothing restored. Nil proceeds.
 	Confirm func(ctx context.Context, items []Item, skipped []Skipped, costUSD float64) error
+	// Begin is called after confirmation, before the first restore (to open
+	// the run the evidence belongs to); an error stops Run.
+	Begin func(ctx context.Context, items []Item) error
 	// Done is told about each finished drill (progress, evidence); it may be
 	// called from several goroutines at once.
 	Done func(Result)
@@ -174,6 +177,11 @@ func Run(ctx context.Context, o Options, d Deps) (*Report, error) {
 			cost += it.CostUSD
 		}
 		if err := d.Confirm(ctx, items, rep.Skipped, model.RoundCents(cost)); err != nil {
+			return rep, err
+		}
+	}
+	if len(items) > 0 && d.Begin != nil {
+		if err := d.Begin(ctx, items); err != nil {
 			return rep, err
 		}
 	}
