@@ -22,14 +22,16 @@ func TestRunCoverageUnmatchedAndConfirm(t *testing.T) {
 		Report: &report.Audit{Errors: []model.ScanError{scanErr}, Summary: policy.Summary{CoverageComplete: false}}}
 	fake := &fakeTable{}
 	no := errors.New("declined")
-	p, err := Run(t.Context(), RunOptions{Apply: true, Select: selection.Criteria{Owner: "a", Tiers: []string{"gold"}}}, RunDeps{
+	deps := RunDeps{
 		Audit:   func(context.Context) *audit.Result { return ar },
 		Clients: func(context.Context, string, string) (TableWriter, error) { return fake, nil },
 		Confirm: func(context.Context, *Plan) error { return no },
-	})
-	if !errors.Is(err, no) || fake.updates != 0 {
-		t.Errorf("declined: %v, %d updates", err, fake.updates)
 	}
+	p, err := Run(t.Context(), RunOptions{Apply: true, Select: selection.Criteria{Owner: "A"}}, deps)
+	if !errors.Is(err, no) || fake.updates != 0 || len(p.Actions) != 1 {
+		t.Errorf("declined: %v, %d updates, %d actions", err, fake.updates, len(p.Actions))
+	}
+	p, _ = Run(t.Context(), RunOptions{Select: selection.Criteria{Tiers: []string{"gold"}}}, deps)
 	if p.CoverageComplete || len(p.Errors) != 1 || len(p.Unmatched) != 1 || p.Unmatched[0] != "--tier gold" {
 		t.Errorf("plan coverage %v errors %+v unmatched %v", p.CoverageComplete, p.Errors, p.Unmatched)
 	}
