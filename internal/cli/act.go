@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/pitrguard/pitrguard/internal/audit"
 	"github.com/pitrguard/pitrguard/internal/awsx"
@@ -169,4 +170,33 @@ func (o outcome) exit(f *Factory) error {
 		return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("%s matched no table in the scanned accounts and regions; %s", strings.Join(o.unmatched, ", "), what)}
 	}
 	return nil
+}
+
+// deprecatedNote is the flag annotation that holds a deprecation message.
+const deprecatedNote = "pitrguard_deprecated"
+
+// deprecationsToStderr takes the deprecation messages of cmd's flags away
+// from pflag, which prints them through cobra's OutOrStderr — stdout once
+// the root has SetOut — where they would corrupt JSON output; the flags stay
+// hidden and warnDeprecated prints the messages to stderr instead.
+func deprecationsToStderr(cmd *cobra.Command) {
+	cmd.Flags().VisitAll(func(fl *pflag.Flag) {
+		if fl.Deprecated == "" {
+			return
+		}
+		if fl.Annotations == nil {
+			fl.Annotations = map[string][]string{}
+		}
+		fl.Annotations[deprecatedNote] = []string{fl.Deprecated}
+		fl.Deprecated, fl.Hidden = "", true
+	})
+}
+
+// warnDeprecated warns on stderr about each deprecated flag that was used.
+func warnDeprecated(cmd *cobra.Command, w io.Writer) {
+	cmd.Flags().Visit(func(fl *pflag.Flag) {
+		if msg := fl.Annotations[deprecatedNote]; len(msg) > 0 {
+			fmt.Fprintf(w, "Flag --%s has been deprecated, %s\n", fl.Name, msg[0])
+		}
+	})
 }

@@ -65,7 +65,7 @@ func TestNewEnableCmdArgv(t *testing.T) {
 			}
 		}},
 		{name: "table ARN outside --regions", argv: "--table arn:aws:dynamodb:eu-west-1:111111111111:table/orders --regions us-east-1", wantErr: "can never match"},
-		{name: "zero wait", argv: "--wait 0", wantErr: "greater than zero"},
+		{name: "zero wait", argv: "--wait 0s", wantErr: "is not a duration"},
 		{name: "recovery days zero", argv: "--recovery-days 0", wantErr: "between 1 and 35"},
 		{name: "format", argv: "--format xml", wantErr: "--format \"xml\" is not supported"},
 		{name: "apply without store", argv: "--apply --yes", noStore: true, wantErr: "drop --no-store"},
@@ -188,5 +188,41 @@ func TestIAMPolicyPartitionFlag(t *testing.T) {
 	if code := Run(t.Context(), []string{"iam-policy", "audit", "--partition", "aws-cn", "--trust-for", "123456789012"}, &Factory{IO: ios}); code != ExitOK ||
 		!strings.Contains(out.String(), "arn:aws-cn:iam::123456789012:root") {
 		t.Errorf("trust aws-cn: exit %d\n%s", code, out)
+	}
+}
+
+// TestDeprecatedFlagWarnsOnStderr: an old spelling warns on stderr and never
+// on stdout, where it would corrupt --format json output.
+func TestDeprecatedFlagWarnsOnStderr(t *testing.T) {
+	for _, c := range []struct {
+		cmd  func(*Factory) *cobra.Command
+		argv string
+		want string
+	}{
+		{func(f *Factory) *cobra.Command {
+			return newEnableCmdF(f, &GlobalOptions{}, func(*EnableOptions) error { return nil })
+		}, "--out " + filepath.Join(t.TempDir(), "p.json"), "--out has been deprecated, use --output"},
+		{func(f *Factory) *cobra.Command {
+			return newDrillCmdF(f, &GlobalOptions{}, func(*DrillOptions) error { return nil })
+		}, "--at 2026-11-24T10:00:00Z --concurrency 3", "--at has been deprecated, use --to"},
+		{func(f *Factory) *cobra.Command {
+			return newDrillCmdF(f, &GlobalOptions{}, func(*DrillOptions) error { return nil })
+		}, "--concurrency 3", "--concurrency has been deprecated, use --parallel"},
+	} {
+		ios, _, out, errOut := iostreams.Test()
+		f := &Factory{IO: ios, Now: func() time.Time { return fixedNow }}
+		cmd := c.cmd(f)
+		cmd.SetArgs(strings.Fields(c.argv))
+		cmd.SetOut(out) // as the root does
+		cmd.SetErr(errOut)
+		if err := cmd.Execute(); err != nil {
+			t.Fatal(err)
+		}
+		if out.Len() != 0 || !strings.Contains(errOut.String(), c.want) {
+			t.Errorf("%s: stdout %q stderr %q", c.argv, out, errOut)
+		}
+		if fl := cmd.Flags().Lookup(strings.Fields(c.argv)[0][2:]); !fl.Hidden {
+			t.Errorf("%s is shown in --help", fl.Name)
+		}
 	}
 }

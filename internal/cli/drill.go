@@ -83,6 +83,7 @@ listed and exits 1 unless --allow-partial.`,
   pitrguard drill --table arn:aws:dynamodb:eu-west-1:111111111111:table/events --sample-tolerance 0.01`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			warnDeprecated(cmd, f.IO.ErrOut)
 			o.regionsSet = cmd.Flags().Changed("regions")
 			o.oldParallel = cmd.Flags().Changed("concurrency") && !cmd.Flags().Changed("parallel")
 			homeRegion(g, &o.Target, &o.regionsSet)
@@ -96,6 +97,7 @@ listed and exits 1 unless --allow-partial.`,
 		},
 	}
 	addDrillFlags(cmd, o)
+	deprecationsToStderr(cmd)
 	cmd.AddCommand(newDrillCleanupCmdF(f, g, nil))
 	return cmd
 }

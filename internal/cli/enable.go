@@ -84,6 +84,7 @@ scanned is listed and exits 1 unless --allow-partial.`,
   pitrguard enable --table arn:aws:dynamodb:eu-west-1:111111111111:table/orders --recovery-days 14 --apply`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			warnDeprecated(cmd, f.IO.ErrOut)
 			opts.regionsSet = cmd.Flags().Changed("regions")
 			opts.recoverySet = cmd.Flags().Changed("recovery-days")
 			opts.quiet, opts.store = g.Quiet, !g.NoStore
@@ -110,6 +111,7 @@ scanned is listed and exits 1 unless --allow-partial.`,
 	deprecatedAlias(fl, &opts.Output, "out", "output")
 	fl.StringVar(&opts.PlanFile, "plan-file", "", "use this plan (from --output) instead of auditing; with --apply, apply exactly it")
 	formatFlag(cmd, &opts.Format, "table", "json")
+	deprecationsToStderr(cmd)
 	return cmd
 }
 
