@@ -10,9 +10,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pitrguard/pitrguard/internal/audit"
+	"github.com/pitrguard/pitrguard/internal/awsx"
 	"github.com/pitrguard/pitrguard/internal/drill"
 	"github.com/pitrguard/pitrguard/internal/inventory"
 	"github.com/pitrguard/pitrguard/internal/model"
+	"github.com/pitrguard/pitrguard/internal/pricing"
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/restore"
 	"github.com/pitrguard/pitrguard/internal/selection"
@@ -204,22 +206,7 @@ func drillRun(ctx context.Context, f *Factory, g *GlobalOptions, o *DrillOptions
 	var runID int64
 	rep, err := drill.Run(ctx, drill.Options{Select: o.criteria, Max: o.Max, At: o.at, Wait: o.Wait, Poll: o.Poll, Sample: o.Sample,
 		CountTolerance: o.CountTolerance, SampleTolerance: o.SampleTolerance, Parallel: o.Parallel, Now: f.Now,
-	}, drill.Deps{
-		Audit:       auditFunc(p, audit.Params{Scope: o.scope, Policy: cfg, Prices: prices, Now: f.Now(), Only: o.criteria.Only}, nil),
-		Clients:     func(ctx context.Context, a, r string) (drill.API, error) { return ddbClient(ctx, p, a, r) },
-		RestoreCost: func(region string, b int64) float64 { c, _ := prices.RestoreCost(region, b); return c },
-		Confirm: func(_ context.Context, items []drill.Item, sk []drill.Skipped, cost float64) error {
-			return confirmDrill(f, o, items, sk, cost)
-		},
-		Begin: func(ctx context.Context, items []drill.Item) (err error) {
-			prog.AddTotal(len(items))
-			if db != nil {
-				runID, err = db.BeginRun(ctx, "drill", p.Caller().ARN, store.Argv(append([]string{"pitrguard"}, f.args...)), f.Now())
-			}
-			return err
-		},
-		Done: func(r drill.Result) { prog.TableDone(); recordDrill(ctx, f, db, runID, r) },
-	})
+	}, drillDeps(ctx, f, o, p, db, prices, prog, &runID, audit.Params{Scope: o.scope, Policy: cfg, Prices: prices, Now: f.Now(), Only: o.criteria.Only}))
 	prog.Done()
 	if err != nil {
 		if rep == nil {
@@ -231,6 +218,27 @@ func drillRun(ctx context.Context, f *Factory, g *GlobalOptions, o *DrillOptions
 		_ = db.FinishRun(context.WithoutCancel(ctx), runID, runStatus(ctx), rep.CoverageComplete, rep.Summary, rep.Errors, f.Now())
 	}
 	return drillReport(ctx, f, o, rep)
+}
+
+// drillDeps wires the drill to AWS, the terminal and the history database.
+func drillDeps(ctx context.Context, f *Factory, o *DrillOptions, p *awsx.Provider, db *store.SQLite, prices *pricing.Table,
+	prog progress, runID *int64, prm audit.Params) drill.Deps {
+	return drill.Deps{
+		Audit:       auditFunc(p, prm, nil),
+		Clients:     func(ctx context.Context, a, r string) (drill.API, error) { return ddbClient(ctx, p, a, r) },
+		RestoreCost: func(region string, b int64) float64 { c, _ := prices.RestoreCost(region, b); return c },
+		Confirm: func(_ context.Context, items []drill.Item, sk []drill.Skipped, cost float64) error {
+			return confirmDrill(f, o, items, sk, cost)
+		},
+		Begin: func(ctx context.Context, items []drill.Item) (err error) {
+			prog.AddTotal(len(items))
+			if db != nil {
+				*runID, err = db.BeginRun(ctx, "drill", p.Caller().ARN, store.Argv(append([]string{"pitrguard"}, f.args...)), f.Now())
+			}
+			return err
+		},
+		Done: func(r drill.Result) { prog.TableDone(); recordDrill(ctx, f, db, *runID, r) },
+	}
 }
 
 func lastPassed(db *store.SQLite) func(ctx context.Context, account, region, table string) (time.Time, bool, error) {

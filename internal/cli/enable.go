@@ -98,19 +98,7 @@ scanned is listed and exits 1 unless --allow-partial.`,
 			return enableRun(cmd.Context(), f, g, opts)
 		},
 	}
-	addTargetFlags(cmd, &opts.Target)
-	addSelectFlags(cmd, &opts.Select, "only")
-	fl := cmd.Flags()
-	fl.BoolVar(&opts.Apply, "apply", false, "make the changes (without it, only plan)")
-	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation (required with --apply when there is no terminal)")
-	fl.IntVar(&opts.RecoveryDays, "recovery-days", 0, "window to set, 1–35 (default: the tier's min_recovery_days, else 35)")
-	fl.BoolVar(&opts.AllowDecrease, "allow-decrease", false, "allow --recovery-days below a table's current window (history beyond it is lost for good)")
-	fl.BoolVar(&opts.AllowPartial, "allow-partial", false, "exit 0 even when some accounts or regions could not be scanned")
-	durationFlag(fl, &opts.Wait, "wait", 10*time.Minute, "how long to retry a new table on which AWS is still enabling backups, before reporting it pending")
-	outputFlag(cmd, &opts.Output, "the plan as JSON")
-	deprecatedAlias(fl, &opts.Output, "out", "output")
-	fl.StringVar(&opts.PlanFile, "plan-file", "", "use this plan (from --output) instead of auditing; with --apply, apply exactly it")
-	formatFlag(cmd, &opts.Format, "table", "json")
+	addEnableFlags(cmd, opts)
 	deprecationsToStderr(cmd)
 	return cmd
 }
@@ -131,15 +119,8 @@ func (o *EnableOptions) validate() error {
 	if err := checkOutputPath("output", o.Output); err != nil {
 		return err
 	}
-	if o.PlanFile != "" {
-		if len(o.Select.Tiers) > 0 || len(o.Select.Tables) > 0 || o.Select.Owner != "" || o.recoverySet || o.Output != "" {
-			return FlagErrorf("--plan-file applies a saved plan as it is; it cannot be combined with --tier, --table, --owner, --recovery-days or --output")
-		}
-		p, err := remediate.LoadPlan(o.PlanFile)
-		if err != nil {
-			return &ExitError{Code: ExitUsage, Err: err}
-		}
-		o.saved = p
+	if err := o.loadSaved(); err != nil {
+		return err
 	}
 	c, err := o.Select.criteria(&o.Target, o.regionsSet)
 	if err != nil {
@@ -148,6 +129,38 @@ func (o *EnableOptions) validate() error {
 	o.criteria = c
 	o.scope, err = o.Target.validate()
 	return err
+}
+
+func addEnableFlags(cmd *cobra.Command, opts *EnableOptions) {
+	addTargetFlags(cmd, &opts.Target)
+	addSelectFlags(cmd, &opts.Select, "only")
+	fl := cmd.Flags()
+	fl.BoolVar(&opts.Apply, "apply", false, "make the changes (without it, only plan)")
+	fl.BoolVarP(&opts.Yes, "yes", "y", false, "do not ask for confirmation (required with --apply when there is no terminal)")
+	fl.IntVar(&opts.RecoveryDays, "recovery-days", 0, "window to set, 1–35 (default: the tier's min_recovery_days, else 35)")
+	fl.BoolVar(&opts.AllowDecrease, "allow-decrease", false, "allow --recovery-days below a table's current window (history beyond it is lost for good)")
+	fl.BoolVar(&opts.AllowPartial, "allow-partial", false, "exit 0 even when some accounts or regions could not be scanned")
+	durationFlag(fl, &opts.Wait, "wait", 10*time.Minute, "how long to retry a new table on which AWS is still enabling backups, before reporting it pending")
+	outputFlag(cmd, &opts.Output, "the plan as JSON")
+	deprecatedAlias(fl, &opts.Output, "out", "output")
+	fl.StringVar(&opts.PlanFile, "plan-file", "", "use this plan (from --output) instead of auditing; with --apply, apply exactly it")
+	formatFlag(cmd, &opts.Format, "table", "json")
+}
+
+// loadSaved reads --plan-file, which is applied as it is.
+func (o *EnableOptions) loadSaved() error {
+	if o.PlanFile == "" {
+		return nil
+	}
+	if len(o.Select.Tiers) > 0 || len(o.Select.Tables) > 0 || o.Select.Owner != "" || o.recoverySet || o.Output != "" {
+		return FlagErrorf("--plan-file applies a saved plan as it is; it cannot be combined with --tier, --table, --owner, --recovery-days or --output")
+	}
+	p, err := remediate.LoadPlan(o.PlanFile)
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	o.saved = p
+	return nil
 }
 
 func enableRun(ctx context.Context, f *Factory, g *GlobalOptions, opts *EnableOptions) error {
