@@ -329,7 +329,7 @@ func TestDrillPassesWithCreatingScratch(t *testing.T) {
 	db.addSource("orders", 5)
 	db.creating = 3
 	r, scratch := drillOne(t, db)
-	if r.Result != "passed" || r.Cleanup != "deleted" || r.RestorePoint == nil {
+	if r.Result != "passed" || r.Cleanup != "deleted" || r.RestorePoint == nil || r.RestoreSeconds > r.TotalSeconds {
 		t.Fatalf("result %+v", r)
 	}
 	names := []string{}
