@@ -12,6 +12,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/pitrguard/pitrguard/internal/model"
 )
 
 var at = time.Date(2026, 11, 24, 14, 3, 27, 0, time.UTC)
@@ -347,5 +349,31 @@ func TestDrillPassesWithCreatingScratch(t *testing.T) {
 	}
 	if db.called("DeleteTable", scratch) != 1 {
 		t.Errorf("calls %v", db.calls)
+	}
+}
+
+// TestRunCleanupScanFailure: an account-region whose tables cannot be listed
+// (or that cannot be entered) is an error and makes coverage incomplete; the
+// others are still cleaned (issue 9 #9).
+func TestRunCleanupScanFailure(t *testing.T) {
+	ok, broken := newFake(), newFake()
+	ok.addTable(ScratchName("orders", at, nonce), at.Add(time.Second), "orders", map[string]string{TagKey: "true"})
+	broken.errs["ListTables"] = []error{&ddbtypes.InternalServerError{Message: aws.String("injected")}}
+	rep := RunCleanup(t.Context(), time.Millisecond, CleanupDeps{
+		Discover: func(context.Context) ([]model.Target, []model.ScanError) {
+			return []model.Target{{Account: acct, Region: region}, {Account: acct, Region: "us-east-1"}, {Account: "333333333333", Region: region}}, nil
+		},
+		Clients: func(_ context.Context, a, r string) (API, error) {
+			switch {
+			case a == "333333333333":
+				return nil, errors.New("assume role failed")
+			case r == region:
+				return ok, nil
+			}
+			return broken, nil
+		},
+	})
+	if rep.CoverageComplete || len(rep.Errors) != 2 || len(rep.Leftovers) != 1 || rep.Leftovers[0].Result != "deleted" {
+		t.Errorf("report %+v", rep)
 	}
 }

@@ -1,7 +1,12 @@
-// Package remediate enables PITR with the right recovery window: Plan is a
-// pure function of audit results and options; Apply re-checks each table,
-// calls UpdateContinuousBackups, waits out the new-table race and reads the
-// result back. It never disables PITR and never lowers a window unless told to.
+// Package remediate enables PITR with the right recovery window. Run is the
+// whole `pitrguard enable`: it selects tables from an audit (package
+// selection, shared with the drill), plans, confirms and applies. NewPlan is
+// a pure function of the selected audit entries and options; Apply re-checks
+// each table, calls UpdateContinuousBackups, waits out the new-table race and
+// reads the result back. LoadPlan reads a saved plan and refuses one whose
+// actions do not agree with themselves. It never disables PITR and never
+// lowers a window unless told to. The AWS calls go through TableWriter, so
+// unit tests use in-memory fakes.
 package remediate
 
 import (
