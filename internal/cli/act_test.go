@@ -226,3 +226,32 @@ func TestDeprecatedFlagWarnsOnStderr(t *testing.T) {
 		}
 	}
 }
+
+func TestNewIAMPolicyCmdArgv(t *testing.T) {
+	cases := []struct {
+		argv, wantErr string
+		want          IAMPolicyOptions
+	}{
+		{argv: "drill", want: IAMPolicyOptions{Command: "drill", RoleName: "OrganizationAccountAccessRole", Partition: "aws"}},
+		{argv: "audit --partition aws-cn --trust-for 123456789012 --external-id ops-42 --role-name R",
+			want: IAMPolicyOptions{Command: "audit", RoleName: "R", Partition: "aws-cn", TrustFor: "123456789012", ExternalID: "ops-42"}},
+		{argv: "nuke", wantErr: "unknown command"},
+		{argv: "drill --partition aws-mars", wantErr: "--partition"},
+		{argv: "audit --trust-for 12", wantErr: "12-digit"},
+		{argv: "audit --external-id x", wantErr: "goes with --trust-for"},
+	}
+	for _, c := range cases {
+		var got *IAMPolicyOptions
+		err := runArgv(newIAMPolicyCmdF(testFactory(), func(o *IAMPolicyOptions) error { got = o; return nil }), c.argv)
+		if c.wantErr != "" {
+			var fe *FlagError
+			if err == nil || !errors.As(err, &fe) || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("%s: err %v, want a usage error with %q", c.argv, err, c.wantErr)
+			}
+			continue
+		}
+		if err != nil || got == nil || *got != c.want {
+			t.Errorf("%s: %v %+v", c.argv, err, got)
+		}
+	}
+}
