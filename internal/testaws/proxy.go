@@ -40,6 +40,9 @@ type Rule struct {
 	Account string // "" = any; for AssumeRole, the account of the role
 	Region  string // "" = any
 	Table   string // "" = any; matched against TableName (or the name in an ARN)
+	// TablePrefix, if set, matches table names that start with it (names
+	// with a random part, like the drill's scratch tables).
+	TablePrefix string
 	// Times limits the rule to the first Times matching calls; 0 means every call.
 	Times int
 	// Fault answers with an error (or drops the connection) instead of moto.
@@ -281,7 +284,7 @@ func (p *Proxy) match(q request) *Rule {
 	for _, r := range p.rules {
 		if (r.Op == "" || r.Op == q.op) && (r.Account == "" || r.Account == q.account) &&
 			(r.Region == "" || r.Region == q.region) && (r.Table == "" || r.Table == q.table) &&
-			(r.Times == 0 || r.hits < r.Times) {
+			strings.HasPrefix(q.table, r.TablePrefix) && (r.Times == 0 || r.hits < r.Times) {
 			r.hits++
 			return r
 		}
