@@ -192,6 +192,26 @@ func deprecationsToStderr(cmd *cobra.Command) {
 	})
 }
 
+// routeDeprecations applies deprecationsToStderr to every command of the
+// tree and makes each command warn on w about the deprecated flags it was
+// given, before it runs: cobra would print them on stdout, into JSON.
+func routeDeprecations(root *cobra.Command, w io.Writer) {
+	var walk func(c *cobra.Command)
+	walk = func(c *cobra.Command) {
+		deprecationsToStderr(c)
+		if run := c.RunE; run != nil {
+			c.RunE = func(cmd *cobra.Command, args []string) error {
+				warnDeprecated(cmd, w)
+				return run(cmd, args)
+			}
+		}
+		for _, sub := range c.Commands() {
+			walk(sub)
+		}
+	}
+	walk(root)
+}
+
 // warnDeprecated warns on stderr about each deprecated flag that was used.
 func warnDeprecated(cmd *cobra.Command, w io.Writer) {
 	cmd.Flags().Visit(func(fl *pflag.Flag) {

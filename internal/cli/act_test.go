@@ -212,6 +212,7 @@ func TestDeprecatedFlagWarnsOnStderr(t *testing.T) {
 		ios, _, out, errOut := iostreams.Test()
 		f := &Factory{IO: ios, Now: func() time.Time { return fixedNow }}
 		cmd := c.cmd(f)
+		routeDeprecations(cmd, f.IO.ErrOut) // as Run does for the whole tree
 		cmd.SetArgs(strings.Fields(c.argv))
 		cmd.SetOut(out) // as the root does
 		cmd.SetErr(errOut)

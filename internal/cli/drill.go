@@ -85,7 +85,6 @@ listed and exits 1 unless --allow-partial.`,
   pitrguard drill --table arn:aws:dynamodb:eu-west-1:111111111111:table/events --sample-tolerance 0.01`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			warnDeprecated(cmd, f.IO.ErrOut)
 			o.regionsSet = cmd.Flags().Changed("regions")
 			o.oldParallel = cmd.Flags().Changed("concurrency") && !cmd.Flags().Changed("parallel")
 			homeRegion(g, &o.Target, &o.regionsSet)
@@ -99,7 +98,6 @@ listed and exits 1 unless --allow-partial.`,
 		},
 	}
 	addDrillFlags(cmd, o)
-	deprecationsToStderr(cmd)
 	cmd.AddCommand(newDrillCleanupCmdF(f, g, nil))
 	return cmd
 }
@@ -221,7 +219,7 @@ func drillRun(ctx context.Context, f *Factory, g *GlobalOptions, o *DrillOptions
 }
 
 // drillDeps wires the drill to AWS, the terminal and the history database.
-func drillDeps(ctx context.Context, f *Factory, o *DrillOptions, p *awsx.Provider, db *store.SQLite, prices *pricing.Table,
+func drillDeps(ctx context.Context, f *Factory, o *DrillOptions, p *awsx.Provider, db store.Store, prices *pricing.Table,
 	prog progress, runID *int64, prm audit.Params) drill.Deps {
 	return drill.Deps{
 		Audit:       auditFunc(p, prm, nil),
@@ -241,7 +239,7 @@ func drillDeps(ctx context.Context, f *Factory, o *DrillOptions, p *awsx.Provide
 	}
 }
 
-func lastPassed(db *store.SQLite) func(ctx context.Context, account, region, table string) (time.Time, bool, error) {
+func lastPassed(db store.Store) func(ctx context.Context, account, region, table string) (time.Time, bool, error) {
 	return func(ctx context.Context, account, region, table string) (time.Time, bool, error) {
 		last, err := db.LastPassedDrill(ctx, account, region, table)
 		if err == store.ErrNotFound {
@@ -251,7 +249,7 @@ func lastPassed(db *store.SQLite) func(ctx context.Context, account, region, tab
 	}
 }
 
-func recordDrill(ctx context.Context, f *Factory, db *store.SQLite, runID int64, r drill.Result) {
+func recordDrill(ctx context.Context, f *Factory, db store.Store, runID int64, r drill.Result) {
 	if db == nil {
 		return
 	}

@@ -84,7 +84,6 @@ scanned is listed and exits 1 unless --allow-partial.`,
   pitrguard enable --table arn:aws:dynamodb:eu-west-1:111111111111:table/orders --recovery-days 14 --apply`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			warnDeprecated(cmd, f.IO.ErrOut)
 			opts.regionsSet = cmd.Flags().Changed("regions")
 			opts.recoverySet = cmd.Flags().Changed("recovery-days")
 			opts.quiet, opts.store = g.Quiet, !g.NoStore
@@ -99,7 +98,6 @@ scanned is listed and exits 1 unless --allow-partial.`,
 		},
 	}
 	addEnableFlags(cmd, opts)
-	deprecationsToStderr(cmd)
 	return cmd
 }
 
@@ -223,7 +221,7 @@ func runStatus(ctx context.Context) string {
 }
 
 // journal records one applied action in the history database.
-func journal(ctx context.Context, f *Factory, db *store.SQLite, runID int64, caller string, e remediate.JournalEntry) {
+func journal(ctx context.Context, f *Factory, db store.Store, runID int64, caller string, e remediate.JournalEntry) {
 	before, _ := json.Marshal(e.Before)
 	after, _ := json.Marshal(e.After)
 	if err := db.AddJournal(context.WithoutCancel(ctx), store.JournalEntry{RunID: runID, At: e.At, Caller: caller,

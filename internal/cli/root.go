@@ -80,6 +80,7 @@ func Run(ctx context.Context, args []string, f *Factory) int {
 	}
 	f.args = args
 	root := NewRootCmd(f)
+	routeDeprecations(root, f.IO.ErrOut)
 	root.SetArgs(args)
 	root.SetIn(f.IO.In)
 	root.SetOut(f.IO.Out)
