@@ -298,7 +298,7 @@ func sessionName(u UserIdentity) string {
 
 // deadline is when this invocation must stop waiting.
 func (h *Handler) deadline(ctx context.Context) time.Time {
-	d := h.o.Now().Add(h.o.Wait)
+	d := time.Now().Add(h.o.Wait) // the real clock: Options.Now only dates records
 	if dl, ok := ctx.Deadline(); ok {
 		// Leave time to journal, re-queue and alert before Lambda stops us.
 		if dl2 := dl.Add(-15 * time.Second); dl2.Before(d) {
@@ -335,7 +335,7 @@ func (h *Handler) table(ctx context.Context, db DynamoDB, ev Event, ref model.Ta
 			break
 		}
 		delay := h.o.Backoff(attempt)
-		if h.o.Now().Add(delay).After(deadline) || !h.sleep(ctx, delay) {
+		if time.Now().Add(delay).After(deadline) || !h.sleep(ctx, delay) {
 			h.later(ctx, ev, o, "table "+ref.Name+" is still "+t.Status)
 			return
 		}
