@@ -444,3 +444,17 @@ func TestHandleEventUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestHandleEventCheck: without an organization trail the prerequisite check
+// fails and says what is missing (moto has no trail by default).
+func TestHandleEventCheck(t *testing.T) {
+	e := newEnv(t, 0)
+	r := e.run(t, "handle-event", "--check")
+	if r.code != ExitFailure || !strings.Contains(r.errOut, "no organization trail that logs in every region was found in 123456789012") ||
+		!strings.Contains(r.errOut, "An organization CloudTrail trail") {
+		t.Fatalf("exit %d\nstdout %s\nstderr %s", r.code, r.out, r.errOut)
+	}
+	if !slices.Contains(e.proxy.Ops(), "DescribeTrails") {
+		t.Errorf("the check made no cloudtrail:DescribeTrails call: %v", e.proxy.Ops())
+	}
+}
