@@ -107,7 +107,7 @@ var buildOnce = sync.OnceValues(func() (string, error) {
 	}
 	bin := filepath.Join(dir, "bootstrap")
 	cmd := exec.Command("go", "build", "-o", bin, "github.com/pitrguard/pitrguard/cmd/pitrguard")
-	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local", "CGO_ENABLED=0")
+	cmd.Env = append(os.Environ(), "GOTOOLCHAIN=local") // the settings of `go build ./...`, so its build cache is reused
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("go build: %v\n%s", err, out)
 	}
