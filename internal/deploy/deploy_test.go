@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pitrguard/pitrguard/internal/events"
+	"github.com/pitrguard/pitrguard/internal/iampolicy"
 )
 
 var opts = Options{HandlerRole: "pitrguard-events-handler", MemberRole: "pitrguard-events"}
@@ -295,4 +296,23 @@ func traversalName(tr hcl.Traversal) string {
 		return parts[0] + "." + parts[1]
 	}
 	return ""
+}
+
+// TestHandlerActionsMatchIAMPolicy: the handler's DynamoDB permissions are
+// exactly those `pitrguard iam-policy enable` grants on tables.
+func TestHandlerActionsMatchIAMPolicy(t *testing.T) {
+	doc, err := iampolicy.Policy("enable", "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var onTables []string
+	for _, s := range doc.Statement {
+		if s.Resource == "arn:aws:dynamodb:*:*:table/*" {
+			onTables = append(onTables, s.Action...)
+		}
+	}
+	sort.Strings(onTables)
+	if !slices.Equal(onTables, HandlerActions) {
+		t.Errorf("iam-policy enable grants %v on tables; the handler's role has %v", onTables, HandlerActions)
+	}
 }
