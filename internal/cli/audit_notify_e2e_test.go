@@ -55,14 +55,18 @@ func TestAuditNotify(t *testing.T) {
 	}
 	e.tables(t, mgmt, "us-east-1", testaws.TableSpec{Name: "d", Tags: prod})
 
-	dry := audit("--notify-dry-run")
-	if len(h.received()) != 1 || !strings.Contains(dry.errOut, "regression → secops") || !strings.Contains(dry.errOut, "dry_run") {
-		t.Fatalf("dry run sent %d or printed:\n%s", len(h.received())-1, dry.errOut)
-	}
 	audit("--notify", "--expiry-warning", "14d")
 	want := []string{"exemption_expiring:scratch-1", "fixed:b", "new_non_compliant:d", "regression:a", "table_deleted:c"}
 	if got := kinds(); !slices.Equal(got, want) {
 		t.Fatalf("alerts %v, want %v (the expiring exemption once: deduplicated)", got, want)
+	}
+
+	// A dry run prints what would be sent and sends nothing.
+	e.setPITR(t, mgmt, "us-east-1", "b", false, 0)
+	dry := audit("--notify-dry-run")
+	if len(h.received()) != len(want) || !strings.Contains(dry.errOut, "notify regression → secops (owner \"payments\"): dry_run") ||
+		!strings.Contains(dry.errOut, "b regressed from COMPLIANT to NON_COMPLIANT") {
+		t.Fatalf("dry run sent %d or printed:\n%s", len(h.received())-len(want), dry.errOut)
 	}
 	if h.bad.Load() != 0 {
 		t.Errorf("%d alerts were badly signed", h.bad.Load())
