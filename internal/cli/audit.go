@@ -28,6 +28,7 @@ type AuditOptions struct {
 	TableWorkers int
 	Args         []string
 	Shard        ShardOptions
+	Notify       AuditNotifyOptions // audit_notify.go
 }
 
 func newAuditCmd(f *Factory, g *GlobalOptions, runF func(context.Context, *AuditOptions) error) *cobra.Command {
@@ -85,6 +86,7 @@ history database (see 'pitrguard history') unless --no-store is given.`,
 	fl.StringSliceVar(&opts.FailOn, "fail-on", nil, "exit 3 when tables have these verdicts: non-compliant, unknown (comma-separated)")
 	fl.BoolVar(&opts.AllowPartial, "allow-partial", false, "exit 0 even when some accounts or regions could not be scanned")
 	fl.IntVar(&opts.TableWorkers, "table-workers", 8, "tables described at once within one account-region")
+	addAuditNotifyFlags(cmd, &opts.Notify)
 	return cmd
 }
 
@@ -162,6 +164,9 @@ func auditRun(ctx context.Context, f *Factory, g *GlobalOptions, opts *AuditOpti
 	}
 	if !g.Quiet && (opts.Format == "table" || opts.Output != "") {
 		report.WriteAuditSummary(f.IO.ErrOut, a)
+	}
+	if err := auditNotify(ctx, f, p, db, cfg, res, runID, opts.Args, opts.Notify); err != nil && !res.Interrupted {
+		return err
 	}
 	if res.Interrupted {
 		return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted: the report holds the %d tables read before Ctrl-C", len(a.Tables))}

@@ -78,6 +78,9 @@ func Run(ctx context.Context, args []string, f *Factory) int {
 	if awsx.Version != Version { // written once: shards may run in one process (tests)
 		awsx.Version = Version
 	}
+	if lambdaMode(args, f.Getenv) {
+		args = []string{"lambda"} // the binary is the function's bootstrap
+	}
 	f.args = args
 	root := NewRootCmd(f)
 	routeDeprecations(root, f.IO.ErrOut)
@@ -159,7 +162,8 @@ minimum recovery window, exemptions), estimates the cost, and keeps a history.`,
 	root.PersistentPostRunE = func(*cobra.Command, []string) error { return g.stopProfiles() }
 
 	root.AddGroup(&cobra.Group{ID: "audit", Title: "Audit and report:"}, &cobra.Group{ID: "act", Title: "Act on tables:"}, &cobra.Group{ID: "prevent", Title: "Prevent in code:"})
-	root.AddCommand(newAuditCmd(f, g, nil), newHistoryCmd(f, g), newEnableCmd(f, g), newRestoreCmd(f, g), newDrillCmd(f, g), newIACCmd(f), newIAMPolicyCmd(f), newVersionCmd(f), newMergeCmd(f))
+	root.AddCommand(newAuditCmd(f, g, nil), newHistoryCmd(f, g), newEnableCmd(f, g), newRestoreCmd(f, g), newDrillCmd(f, g), newIACCmd(f), newIAMPolicyCmd(f), newVersionCmd(f),
+		newMergeCmd(f), newHandleEventCmd(f, g), newLambdaCmd(f, g), newDeployCmd(f))
 	return root
 }
 

@@ -34,6 +34,8 @@ type Config struct {
 	DefaultTier string      `yaml:"default_tier"`
 	OwnerTags   []string    `yaml:"owner_tags"`
 	Exemptions  []Exemption `yaml:"exemptions"`
+	// Notify routes alerts to channels (notify.go); nil without a notify: section.
+	Notify *Notify `yaml:"notify"`
 
 	// Source is the file the config came from ("built-in defaults" without one).
 	Source string `yaml:"-"`
@@ -217,6 +219,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	_ = yaml.Unmarshal(data, &root) // already decoded once: cannot fail
 	cfg.Source = name
 	setLines(&cfg, &root)
+	setNotifyLines(&cfg, &root)
 	if err := cfg.validate(name); err != nil {
 		return nil, err
 	}
@@ -311,6 +314,7 @@ func (c *Config) validate(file string) error {
 			add(e.line, "exemption %d (%s) has no reason; every exemption must say why, e.g. `reason: rebuilt nightly from S3`", i+1, e.Table)
 		}
 	}
+	errs = append(errs, c.Notify.validate(file)...)
 	return errors.Join(errs...)
 }
 

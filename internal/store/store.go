@@ -70,6 +70,15 @@ type Store interface {
 	Drills(ctx context.Context, limit int) ([]Drill, error)
 	// LastPassedDrill returns when a table last passed a drill (ErrNotFound if never).
 	LastPassedDrill(ctx context.Context, account, region, table string) (time.Time, error)
+
+	// AddEventAction journals one handled CloudTrail event.
+	AddEventAction(ctx context.Context, e EventAction) error
+	// EventActions returns the journal of one event, oldest first.
+	EventActions(ctx context.Context, eventID string) ([]EventAction, error)
+	// NotificationSent reports whether a message with key went to channel at or after since.
+	NotificationSent(ctx context.Context, key, channel string, since time.Time) (bool, error)
+	// MarkNotificationSent records that a message with key went to channel at at.
+	MarkNotificationSent(ctx context.Context, key, channel string, at time.Time) error
 }
 
 var (
