@@ -303,6 +303,9 @@ func (p *Provider) Account(ctx context.Context, account string) (aws.Config, err
 	if account == p.caller.Account {
 		return p.base.Copy(), nil
 	}
+	if err := ctx.Err(); err != nil {
+		return aws.Config{}, err
+	}
 	p.mu.Lock()
 	e := p.accounts[account]
 	if e == nil {
