@@ -30,16 +30,18 @@ type Scope struct {
 	Regions []string
 	// Concurrency bounds account set-up in parallel.
 	Concurrency int
+	// Clients builds the service clients (zero value: the SDK's).
+	Clients Clients
 }
 
 // Discover resolves the scope to (account, region) targets. Accounts or
 // regions that cannot be entered are returned as errors, never dropped.
-func Discover(ctx context.Context, p *awsx.Provider, s Scope) ([]model.Target, []model.ScanError) {
+func Discover(ctx context.Context, p Provider, s Scope) ([]model.Target, []model.ScanError) {
 	self := p.Caller().Account
 	accounts := []string{self}
 	var errs []model.ScanError
 	if s.Org {
-		ids, err := orgAccounts(ctx, p)
+		ids, err := orgAccounts(ctx, s.Clients.organizations(p.Base()))
 		if err != nil {
 			reason, code, msg := awsx.Classify(err)
 			errs = append(errs, model.ScanError{Account: self, Code: code, Reason: reason,
@@ -59,7 +61,7 @@ func Discover(ctx context.Context, p *awsx.Provider, s Scope) ([]model.Target, [
 	g.SetLimit(max(s.Concurrency, 1))
 	for _, acct := range accounts {
 		g.Go(func() error {
-			ts, es := accountTargets(gctx, p, acct, s.Regions)
+			ts, es := accountTargets(gctx, p, s.Clients, acct, s.Regions)
 			mu.Lock()
 			targets = append(targets, ts...)
 			errs = append(errs, es...)
@@ -82,8 +84,7 @@ func SortErrors(errs []model.ScanError) {
 
 // orgAccounts lists the ACTIVE accounts of the organization. It uses State,
 // not the Status field that AWS retired on 2026-09-09.
-func orgAccounts(ctx context.Context, p *awsx.Provider) ([]string, error) {
-	c := organizations.NewFromConfig(p.Base())
+func orgAccounts(ctx context.Context, c AccountLister) ([]string, error) {
 	var ids []string
 	pg := organizations.NewListAccountsPaginator(c, &organizations.ListAccountsInput{})
 	for pg.HasMorePages() {
@@ -100,7 +101,7 @@ func orgAccounts(ctx context.Context, p *awsx.Provider) ([]string, error) {
 	return ids, nil
 }
 
-func accountTargets(ctx context.Context, p *awsx.Provider, acct string, want []string) ([]model.Target, []model.ScanError) {
+func accountTargets(ctx context.Context, p Provider, clients Clients, acct string, want []string) ([]model.Target, []model.ScanError) {
 	cfg, err := p.Account(ctx, acct)
 	if err != nil {
 		reason, code, msg := awsx.Classify(err)
@@ -115,7 +116,7 @@ func accountTargets(ctx context.Context, p *awsx.Provider, acct string, want []s
 		}
 		return targets, nil
 	}
-	enabled, err := enabledRegions(ctx, cfg, p.Caller().Partition)
+	enabled, err := enabledRegions(ctx, clients.ec2(cfg), p.Caller().Partition)
 	if err != nil {
 		reason, code, msg := awsx.Classify(err)
 		return nil, []model.ScanError{{Account: acct, Code: code, Reason: reason,
@@ -130,13 +131,13 @@ func accountTargets(ctx context.Context, p *awsx.Provider, acct string, want []s
 
 // regionDisabled reports whether region is not enabled in the account of cfg
 // (false when that cannot be told).
-func regionDisabled(ctx context.Context, cfg aws.Config, partition, region string) bool {
-	enabled, err := enabledRegions(ctx, cfg, partition)
+func regionDisabled(ctx context.Context, c RegionLister, partition, region string) bool {
+	enabled, err := enabledRegions(ctx, c, partition)
 	return err == nil && !slices.Contains(enabled, region)
 }
 
-func enabledRegions(ctx context.Context, cfg aws.Config, partition string) ([]string, error) {
-	out, err := ec2.NewFromConfig(cfg).DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
+func enabledRegions(ctx context.Context, c RegionLister, partition string) ([]string, error) {
+	out, err := c.DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
 	if err != nil {
 		return nil, err
 	}

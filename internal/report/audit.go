@@ -26,7 +26,10 @@ type Audit struct {
 
 // RunInfo describes how the run went.
 type RunInfo struct {
-	ID              int64            `json:"id,omitempty"`
+	ID int64 `json:"id,omitempty"`
+	// Status is "completed" or "interrupted" (the run ended before every
+	// table was read; coverage_complete is then false).
+	Status          string           `json:"status"`
 	Caller          string           `json:"caller"`
 	Policy          string           `json:"policy"`
 	Prices          string           `json:"prices"`
