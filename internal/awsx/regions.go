@@ -84,8 +84,8 @@ func CheckRegion(region string) error {
 	}
 	for _, p := range partitions {
 		if p.pattern.MatchString(region) && (p.ID != "aws" || PartitionOf(region) == "aws") {
-			return fmt.Errorf("%q is not a region of partition %s (known: %s)", region, p.ID, strings.Join(p.Regions, ", "))
+			return fmt.Errorf("%q is not a region name of partition %s in the AWS SDK's metadata (known: %s)", region, p.ID, strings.Join(p.Regions, ", "))
 		}
 	}
-	return fmt.Errorf("%q is not an AWS region name (e.g. us-east-1, eu-west-1, cn-north-1, us-gov-west-1)", region)
+	return fmt.Errorf("%q is not a region name of any AWS partition (e.g. us-east-1, eu-west-1, cn-north-1, us-gov-west-1)", region)
 }

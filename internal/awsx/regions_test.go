@@ -42,12 +42,12 @@ func TestCheckRegion(t *testing.T) {
 		}
 	}
 	for r, want := range map[string]string{
-		"us-east-9":     "not a region of partition aws",
-		"cn-south-7":    "not a region of partition aws-cn",
-		"us-gov-east-5": "not a region of partition aws-us-gov",
-		"mars":          "not an AWS region name",
-		"aws-global":    "not an AWS region name",
-		"":              "not an AWS region name",
+		"us-east-9":     "not a region name of partition aws ",
+		"cn-south-7":    "not a region name of partition aws-cn ",
+		"us-gov-east-5": "not a region name of partition aws-us-gov ",
+		"mars":          "not a region name of any AWS partition",
+		"aws-global":    "not a region name of any AWS partition",
+		"":              "not a region name of any AWS partition",
 	} {
 		err := CheckRegion(r)
 		if err == nil || !strings.Contains(err.Error(), want) {
