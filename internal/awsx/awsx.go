@@ -1,10 +1,14 @@
 // Package awsx builds AWS SDK configurations and clients for pitrguard: the
 // caller's own account through the standard credential chain, member accounts
-// through STS AssumeRole with a credentials cache, an endpoint override for
-// emulators, a retryer without a shared retry quota, and a rate limiter per
-// (account, region, API) in front of every call. Error classification for the
-// rest of the program lives here too, so SDK error types stop at this package
-// and inventory.
+// through STS AssumeRole with a credentials cache (failures are cached only
+// when asking again cannot help), an endpoint override for emulators (checked
+// as a URL up front), a per-attempt request timeout, a retryer without a
+// shared retry quota, and a rate limiter per (account, region, API) in front
+// of every call. The SDK's own log lines go to a slog.Logger (debug level),
+// never straight to stderr. Region names are checked against the SDK's
+// partition metadata (regions.go). Error classification for the rest of the
+// program lives here too, so SDK error types stop at this package and
+// inventory.
 package awsx
 
 import (

@@ -1,6 +1,11 @@
 // Package inventory discovers the accounts and regions to scan and collects
 // facts about every DynamoDB table in them (model.Table). It only reads: no
-// function here calls a mutating API.
+// function here calls a mutating API. Per table it makes one DescribeTable
+// and one DescribeContinuousBackups; tags come in bulk from the Resource
+// Groups Tagging API, with ListTagsOfResource only when that fails or for a
+// table created in the last hour that it does not list yet. It reaches AWS
+// through narrow interfaces (Provider, Clients), so tests can use the
+// in-memory estate of package inventorytest.
 package inventory
 
 import (
