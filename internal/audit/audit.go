@@ -11,6 +11,7 @@ package audit
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -67,6 +68,8 @@ type Result struct {
 	Entries []Entry // sorted like Report.Tables
 	// Interrupted is true when the context ended before the audit finished.
 	Interrupted bool
+	// TimedOut is true when it ended because of its deadline.
+	TimedOut bool
 }
 
 // Run performs the audit.
@@ -152,6 +155,7 @@ func Run(ctx context.Context, p Provider, prm Params) *Result {
 		},
 		Entries:     entries,
 		Interrupted: interrupted,
+		TimedOut:    errors.Is(ctx.Err(), context.DeadlineExceeded),
 	}
 }
 

@@ -33,7 +33,10 @@ type AuditOptions struct {
 	AllowPartial bool
 	TableWorkers int
 	Wide         bool
-	Args         []string
+	// Timeout, when > 0, bounds the whole audit (discovery, listing and every
+	// table); tables not read by then are listed in errors (reason timeout).
+	Timeout time.Duration
+	Args    []string
 
 	// regionsSet is true when --regions was given; without it the global
 	// --region (homeRegion) scopes the audit to that one region.
@@ -108,6 +111,8 @@ history database (see 'pitrguard history') unless --no-store is given.`,
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions(slices.Sorted(maps.Keys(failOnValues)), cobra.ShellCompDirectiveNoFileComp))
 	fl.BoolVar(&opts.AllowPartial, "allow-partial", false, "exit 0 even when some accounts or regions could not be scanned")
 	fl.IntVar(&opts.TableWorkers, "table-workers", 8, "tables described at once within one account-region")
+	durationFlag(fl, &opts.Timeout, "timeout", 0, "stop the audit after this long and report what was read; tables not read are listed in errors and the exit code is 1 (default: no limit beyond --request-timeout per call)")
+	fl.Lookup("timeout").DefValue = "none"
 	fl.BoolVar(&opts.Wide, "wide", false, "on a terminal, print every cell in full instead of fitting rows to the terminal's width")
 	return cmd
 }
@@ -203,7 +208,13 @@ func runAudit(ctx context.Context, f *Factory, g *GlobalOptions, scope inventory
 		fmt.Fprintf(f.IO.ErrOut, "Auditing %s as %s\n", describeScope(scope), d.p.Caller().ARN)
 		prog = newBar(f.IO.ErrOut, "audit")
 	}
-	res := audit.Run(ctx, d.p, audit.Params{
+	runCtx := ctx
+	if opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
+	res := audit.Run(runCtx, d.p, audit.Params{
 		Scope: scope, Policy: d.cfg, Prices: d.prices, Now: d.now, Progress: prog, TableWorkers: opts.TableWorkers,
 	})
 	prog.Done()
@@ -221,6 +232,9 @@ func runAudit(ctx context.Context, f *Factory, g *GlobalOptions, scope inventory
 // incomplete coverage (unless --allow-partial), 3 when --fail-on matched.
 func auditExit(res *audit.Result, opts *AuditOptions) error {
 	a := res.Report
+	if res.Interrupted && res.TimedOut {
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("stopped after --timeout %s: the report holds the %d tables read; the others are listed in its errors", FormatDuration(opts.Timeout), len(a.Tables))}
+	}
 	if res.Interrupted {
 		return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted: the report holds the %d tables read before the run ended; the others are listed in its errors", len(a.Tables))}
 	}

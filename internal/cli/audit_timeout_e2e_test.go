@@ -99,3 +99,34 @@ func TestAuditQuietKeepsErrors(t *testing.T) {
 		t.Errorf("stderr: %s", r.errOut)
 	}
 }
+
+// TestAuditTimeoutBoundsTheRun: --timeout bounds the whole audit even when a
+// call's own bound (--request-timeout × --max-attempts) is long; the table
+// still stalled is named, and the exit code is 1, not a hang.
+func TestAuditTimeoutBoundsTheRun(t *testing.T) {
+	e := newEnv(t, 0)
+	e.tables(t, mgmt, "us-east-1", testaws.TableSpec{Name: "orders", PITR: true}, testaws.TableSpec{Name: "stalled", PITR: true})
+	e.proxy.Add(&testaws.Rule{Op: "DescribeContinuousBackups", Table: "stalled", Fault: testaws.FaultStall})
+	start := time.Now()
+	r := e.run(t, "audit", "--regions", "us-east-1", "--format", "json", "--timeout", "8s")
+	if el := time.Since(start); el > 40*time.Second {
+		t.Errorf("took %s with --timeout 8s", el)
+	}
+	if r.code != ExitFailure || !strings.Contains(r.errOut, "stopped after --timeout 8s") {
+		t.Fatalf("exit %d: %s", r.code, r.errOut)
+	}
+	a := r.audit(t)
+	if a.Run.Status != "interrupted" || a.Summary.CoverageComplete {
+		t.Errorf("run.status %q coverage %v", a.Run.Status, a.Summary.CoverageComplete)
+	}
+	named := false
+	for _, er := range a.Errors {
+		named = named || (er.Table == "stalled" && er.Reason == model.ReasonTimeout)
+	}
+	if !named {
+		t.Errorf("errors %+v: the stalled table is not named", a.Errors)
+	}
+	if v := findTable(t, a, mgmt, "us-east-1", "orders").Verdict; v != model.Compliant {
+		t.Errorf("orders: %s", v)
+	}
+}
