@@ -104,7 +104,7 @@ func readShardFile(name string) (*report.Audit, error) {
 // writeMerged prints a merged run like the audit prints its report, and
 // fails (exit 1) when coverage is incomplete, unless allowPartial.
 func writeMerged(f *Factory, format, output string, allowPartial bool, a *report.Audit) error {
-	if err := writeOutput(f, output, func(w io.Writer) error { return writeAudit(w, f, format, output != "", a) }); err != nil {
+	if err := writeOutput(f, output, func(w io.Writer) error { return writeAudit(w, f, format, output != "", false, a) }); err != nil {
 		return err
 	}
 	if !a.Summary.CoverageComplete && !allowPartial {

@@ -1,5 +1,12 @@
-// Package report turns results into output: one writer per format (table,
-// json, csv). Writers take an io.Writer; choosing the file is the caller's job.
+// Package report turns audit results into output. Audit is the versioned JSON
+// envelope (schema_version 1: tables, errors, summary, run with its status);
+// NewTableResult combines a table's facts with its evaluation and cost. There
+// is one writer per audit format — WriteAuditTable, WriteAuditJSON (streamed
+// one table at a time), WriteAuditCSV — plus the human summary and errors for
+// stderr (WriteAuditSummary, WriteAuditErrors). Table is the shared
+// terminal/TSV printer: aligned by visible width (ANSI colours do not shift
+// columns) and fitted to the terminal's width on request. Writers take an
+// io.Writer; choosing the file (and writing it atomically) is the caller's job.
 package report
 
 import (
@@ -26,7 +33,10 @@ type Audit struct {
 
 // RunInfo describes how the run went.
 type RunInfo struct {
-	ID              int64            `json:"id,omitempty"`
+	ID int64 `json:"id,omitempty"`
+	// Status is "completed" or "interrupted" (the run ended before every
+	// table was read; coverage_complete is then false).
+	Status          string           `json:"status"`
 	Caller          string           `json:"caller"`
 	Policy          string           `json:"policy"`
 	Prices          string           `json:"prices"`

@@ -32,6 +32,9 @@ const (
 	FaultInternal           Fault = "InternalServerError"
 	FaultBackupsUnavailable Fault = "ContinuousBackupsUnavailableException"
 	FaultDrop               Fault = "drop" // close the connection without an answer
+	// FaultStall accepts the call and never answers: the proxy holds it until
+	// the client gives up (its timeout) or the proxy closes.
+	FaultStall Fault = "stall"
 )
 
 // Rule matches calls and says what to do with them.
@@ -364,6 +367,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch fault {
 	case FaultNone:
+	case FaultStall:
+		<-r.Context().Done() // ends when the client hangs up or Close closes the connection
+		return
 	case FaultDrop:
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {
