@@ -73,17 +73,7 @@ func (e *env) runCtx(t *testing.T, ctx context.Context, args ...string) result {
 	t.Helper()
 	ios, _, out, errOut := iostreams.Test()
 	f := &Factory{IO: ios, Now: func() time.Time { return fixedNow }, Credentials: testaws.Credentials}
-	full := append([]string{}, args...)
-	full = append(full, "--db", e.db)
-	if len(args) == 0 || args[0] != "history" { // history reads the database only: no AWS flags
-		// A generous per-attempt timeout: moto on a loaded machine can take
-		// longer than the 20s default to answer GetResources, and a retried
-		// attempt would change the call counts the tests assert.
-		full = append(full, "--endpoint-url", e.proxy.URL, "--retry-max-backoff", "5ms")
-		if !slices.Contains(args, "--request-timeout") {
-			full = append(full, "--request-timeout", "2m")
-		}
-	}
+	full := append(append([]string{}, args...), commonFlags(args, e.db, e.proxy.URL)...)
 	code := Run(ctx, full, f)
 	return result{code: code, out: out.String(), errOut: errOut.String()}
 }
@@ -106,4 +96,29 @@ func findTable(t *testing.T, a *report.Audit, account, region, name string) repo
 	}
 	t.Fatalf("table %s/%s/%s not in the report", account, region, name)
 	return report.TableResult{}
+}
+
+// commonFlags are the history and emulator flags a test adds to a command
+// line, each only where the command has it (offline commands such as iac,
+// iam-policy or merge have neither; history has no AWS flags).
+func commonFlags(args []string, db, endpoint string) []string {
+	ios, _, _, _ := iostreams.Test()
+	cmd, _, err := NewRootCmd(&Factory{IO: ios}).Find(args)
+	if err != nil {
+		return nil
+	}
+	var out []string
+	if db != "" && cmd.Flags().Lookup("db") != nil {
+		out = append(out, "--db", db)
+	}
+	if cmd.Flags().Lookup("endpoint-url") != nil {
+		// A generous per-attempt timeout: moto on a loaded machine can take
+		// longer than the 20s default to answer GetResources, and a retried
+		// attempt would change the call counts the tests assert.
+		out = append(out, "--endpoint-url", endpoint, "--retry-max-backoff", "5ms")
+		if !slices.Contains(args, "--request-timeout") {
+			out = append(out, "--request-timeout", "2m")
+		}
+	}
+	return out
 }

@@ -27,10 +27,7 @@ func (e *env) runDB(t *testing.T, db string, getenv map[string]string, args ...s
 	ios, _, out, errOut := iostreams.Test()
 	f := &Factory{IO: ios, Now: func() time.Time { return fixedNow }, Credentials: testaws.Credentials,
 		Getenv: func(k string) string { return getenv[k] }}
-	full := append(append([]string{}, args...), "--endpoint-url", e.proxy.URL, "--retry-max-backoff", "5ms")
-	if db != "" {
-		full = append(full, "--db", db)
-	}
+	full := append(append([]string{}, args...), commonFlags(args, db, e.proxy.URL)...)
 	code := Run(context.Background(), full, f)
 	return result{code: code, out: out.String(), errOut: errOut.String()}
 }
@@ -248,8 +245,8 @@ func TestHistoryCreatesNoDatabase(t *testing.T) {
 		}
 	}
 	ios, _, _, errOut := iostreams.Test()
-	if code := Run(context.Background(), []string{"history", "--run-group", "g", "--db", db}, &Factory{IO: ios}); code != ExitFailure ||
-		!strings.Contains(errOut.String(), "no history database") {
+	if code := Run(context.Background(), []string{"history", "--run-group", "g", "--db", db}, &Factory{IO: ios}); code != ExitNoMatch ||
+		!strings.Contains(errOut.String(), "does not exist yet") {
 		t.Errorf("--run-group without a database: exit %d %s", code, errOut)
 	}
 }
