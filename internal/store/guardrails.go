@@ -1,0 +1,65 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+)
+
+// GuardrailCheck is one account as seen by `pitrguard guardrails check`.
+type GuardrailCheck struct {
+	RunID      int64           `json:"run_id"`
+	Account    string          `json:"account"`
+	Management bool            `json:"management"`
+	Prevent    string          `json:"prevent"`
+	Detect     string          `json:"detect"`
+	Correct    string          `json:"correct"`
+	Trail      string          `json:"trail"`
+	Details    json.RawMessage `json:"details"`
+}
+
+// AddGuardrailChecks records the accounts of a guardrails check, in one transaction.
+func (s *SQLite) AddGuardrailChecks(ctx context.Context, runID int64, recs []GuardrailCheck) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO guardrail_checks
+		(run_id, account, management, prevent, detect, correct, trail, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for _, r := range recs {
+		details := string(r.Details)
+		if details == "" {
+			details = "[]"
+		}
+		if _, err := stmt.ExecContext(ctx, runID, r.Account, r.Management, r.Prevent, r.Detect, r.Correct, r.Trail, details); err != nil {
+			return fmt.Errorf("record guardrails of account %s: %w", r.Account, err)
+		}
+	}
+	return tx.Commit()
+}
+
+// GuardrailChecks returns the accounts recorded by one run, sorted by account.
+func (s *SQLite) GuardrailChecks(ctx context.Context, runID int64) ([]GuardrailCheck, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT run_id, account, management, prevent, detect, correct, trail, details
+		FROM guardrail_checks WHERE run_id = ? ORDER BY account`, runID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []GuardrailCheck
+	for rows.Next() {
+		var g GuardrailCheck
+		var details string
+		if err := rows.Scan(&g.RunID, &g.Account, &g.Management, &g.Prevent, &g.Detect, &g.Correct, &g.Trail, &details); err != nil {
+			return nil, err
+		}
+		g.Details = json.RawMessage(details)
+		out = append(out, g)
+	}
+	return out, rows.Err()
+}
