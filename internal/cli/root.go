@@ -156,7 +156,7 @@ minimum recovery window, exemptions), estimates the cost, and keeps a history.`,
 	root.PersistentPostRunE = func(*cobra.Command, []string) error { return g.stopProfiles() }
 
 	root.AddGroup(&cobra.Group{ID: "audit", Title: "Audit and report:"}, &cobra.Group{ID: "act", Title: "Act on tables:"}, &cobra.Group{ID: "prevent", Title: "Prevent in code:"})
-	root.AddCommand(newAuditCmd(f, g, nil), newHistoryCmd(f, g), newEnableCmd(f, g), newRestoreCmd(f, g), newDrillCmd(f, g), newIACCmd(f), newIAMPolicyCmd(f), newVersionCmd(f))
+	root.AddCommand(newAuditCmd(f, g, nil), newHistoryCmd(f, g), newEnableCmd(f, g), newRestoreCmd(f, g), newDrillCmd(f, g), newIACCmd(f), newGuardrailsCmd(f, g), newIAMPolicyCmd(f), newVersionCmd(f))
 	return root
 }
 

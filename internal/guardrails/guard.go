@@ -82,6 +82,11 @@ func replica(region string, enabled any) map[string]any {
 	return r
 }
 
+func replicaWindow(region string, days int) map[string]any {
+	return map[string]any{"Region": region, "PointInTimeRecoverySpecification": map[string]any{
+		"PointInTimeRecoveryEnabled": true, "RecoveryPeriodInDays": days}}
+}
+
 // GuardCases are the unit tests shipped next to the rules. Each names the
 // expected status of every template rule (PASS, FAIL or SKIP).
 func GuardCases(o GuardOptions) []GuardCase {
@@ -135,6 +140,12 @@ func GuardCases(o GuardOptions) []GuardCase {
 		{"global table whose first replica lacks PITR fails", map[string]any{"G": map[string]any{"Type": "AWS::DynamoDB::GlobalTable",
 			"Properties": map[string]any{"Replicas": []any{replica("us-east-1", false), replica("eu-west-1", true)}}}},
 			all(skip, skip, "FAIL", skip, skip)},
+		{"global table replica with a window over 35 days fails", map[string]any{"G": map[string]any{"Type": "AWS::DynamoDB::GlobalTable",
+			"Properties": map[string]any{"Replicas": []any{replica("us-east-1", true), replicaWindow("eu-west-1", 40)}}}},
+			all(skip, skip, "PASS", "FAIL", skip)},
+		{"global table replica with a 35-day window passes", map[string]any{"G": map[string]any{"Type": "AWS::DynamoDB::GlobalTable",
+			"Properties": map[string]any{"Replicas": []any{replicaWindow("us-east-1", 35), replica("eu-west-1", true)}}}},
+			all(skip, skip, "PASS", "PASS", skip)},
 		{"SAM SimpleTable is flagged", map[string]any{"S": map[string]any{"Type": "AWS::Serverless::SimpleTable",
 			"Properties": map[string]any{"PrimaryKey": map[string]any{"Name": "id", "Type": "String"}}}},
 			all(skip, skip, skip, skip, "FAIL")},
