@@ -141,12 +141,12 @@ func TestAnalyse(t *testing.T) {
 		denies bool
 		reason string
 	}{
-		"pitrguard's control":  {SCP, stmt(nil), true, "except to arn:aws:iam::*:role/pitrguard-*"},
-		"dynamodb:* wildcard":  {SCP, stmt(func(m map[string]any) { m["Action"] = "dynamodb:*" }), true, ""},
-		"Update* wildcard":     {SCP, stmt(func(m map[string]any) { m["Action"] = []string{"dynamodb:Update*"} }), true, ""},
-		"table ARN resource":   {SCP, stmt(func(m map[string]any) { m["Resource"] = "arn:aws:dynamodb:*:*:table/*" }), true, ""},
-		"single statement obj": {SCP, `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"dynamodb:UpdateContinuousBackups","Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/pitrguard-x"}}}}`, true, ""},
-		"no exemption at all":  {SCP, stmt(func(m map[string]any) { delete(m, "Condition") }), true, "pitrguard itself is blocked"},
+		"pitrguard's control":   {SCP, stmt(nil), true, "except to arn:aws:iam::*:role/pitrguard-*"},
+		"dynamodb:* wildcard":   {SCP, stmt(func(m map[string]any) { m["Action"] = "dynamodb:*" }), true, ""},
+		"Update* wildcard":      {SCP, stmt(func(m map[string]any) { m["Action"] = []string{"dynamodb:Update*"} }), true, ""},
+		"table ARN resource":    {SCP, stmt(func(m map[string]any) { m["Resource"] = "arn:aws:dynamodb:*:*:table/*" }), true, ""},
+		"single statement obj":  {SCP, `{"Version":"2012-10-17","Statement":{"Effect":"Deny","Action":"dynamodb:UpdateContinuousBackups","Resource":"*","Condition":{"ArnNotLike":{"aws:PrincipalArn":"arn:aws:iam::*:role/pitrguard-x"}}}}`, true, ""},
+		"no exemption at all":   {SCP, stmt(func(m map[string]any) { delete(m, "Condition") }), true, "pitrguard itself is blocked"},
 		"allow instead of deny": {SCP, stmt(func(m map[string]any) { m["Effect"] = "Allow" }), false, "not Deny"},
 		"other action": {SCP, stmt(func(m map[string]any) { m["Action"] = "dynamodb:DescribeContinuousBackups" }), false,
 			"no Deny statement names"},
