@@ -58,12 +58,10 @@ type principalOptions struct {
 	BreakGlass string
 }
 
-func addPrincipalFlags(cmd *cobra.Command, p *principalOptions, withRoleName bool) {
+func addPrincipalFlags(cmd *cobra.Command, p *principalOptions) {
 	fl := cmd.Flags()
 	fl.StringSliceVar(&p.Allow, "allow-principal", nil, "aws:PrincipalArn patterns that keep the right to change PITR (repeatable; replaces the default of --role-name and --break-glass-role in every account)")
-	if withRoleName {
-		fl.StringVar(&p.RoleName, "role-name", awsx.DefaultRoleName, "pitrguard's role in member accounts (allowed in every account)")
-	}
+	fl.StringVar(&p.RoleName, "role-name", awsx.DefaultRoleName, "pitrguard's role in member accounts (allowed in every account)")
 	fl.StringVar(&p.BreakGlass, "break-glass-role", defaultBreakGlassRole, "break-glass role allowed in every account")
 }
 
@@ -197,7 +195,7 @@ backup:DeleteRecoveryPoint is left out.`
 			return nil
 		},
 	}
-	addPrincipalFlags(cmd, &o.Principals, true)
+	addPrincipalFlags(cmd, &o.Principals)
 	fl := cmd.Flags()
 	fl.BoolVar(&o.ProtectDeletes, "protect-deletes", false, "also deny DeleteTable, DeleteBackup (and, in an SCP, backup:DeleteRecoveryPoint) on protected-tier resources")
 	fl.StringArrayVar(&o.ProtectTags, "protect-tag", nil, "tag of the protected tier as key=value (repeatable; default: env, environment or stage = prod, production or prd)")
@@ -390,7 +388,7 @@ recovery-window rule from data.pitrguard.min_recovery_days.`,
 
 type guardrailsCheckOptions struct {
 	Target       TargetOptions
-	Principals   principalOptions
+	Allow        []string
 	Format       string
 	Output       string
 	FailOn       []string
@@ -406,8 +404,11 @@ func newGuardrailsCheckCmd(f *Factory, g *GlobalOptions) *cobra.Command {
 		Long: `check reads, for every account and region in scope, which controls are in force:
 
   prevent  an SCP or RCP on the root, an OU on the account's path or the account
-           whose text denies dynamodb:UpdateContinuousBackups to all but the
-           allowed principals (the text is analysed; names mean nothing).
+           whose text denies dynamodb:UpdateContinuousBackups on every table to
+           all but a few named principals (the text is analysed; names mean
+           nothing). A deny narrowed by another condition, limited to some
+           tables, or exempting patterns that match ordinary roles (or, with
+           --allow-principal, anything outside those patterns) does not count.
            not_applicable for the management account: SCPs never govern it.
   detect   in every region: Config rule DYNAMODB_PITR_ENABLED with a recording
            configuration recorder, or pitrguard's event handler
@@ -444,9 +445,10 @@ Each run is recorded in the history database. It only reads.`,
 			if _, err := o.Target.validate(); err != nil {
 				return err
 			}
-			o.Principals.RoleName = o.Target.RoleName
-			if _, err := o.Principals.principals("aws"); err != nil {
-				return err
+			for _, a := range o.Allow {
+				if err := guardrails.CheckPrincipal(strings.TrimSpace(a)); err != nil {
+					return FlagErrorf("--allow-principal: %v", err)
+				}
 			}
 			return guardrailsCheckRun(cmd.Context(), f, g, o)
 		},
@@ -454,8 +456,8 @@ Each run is recorded in the history database. It only reads.`,
 	addTargetFlags(cmd, &o.Target)
 	_ = cmd.Flags().MarkHidden("price-file")
 	_ = cmd.Flags().MarkHidden("config")
-	addPrincipalFlags(cmd, &o.Principals, false)
 	fl := cmd.Flags()
+	fl.StringSliceVar(&o.Allow, "allow-principal", nil, "the principal patterns your SCP/RCP may exempt; an exemption outside them counts as weakening (default: any exemption that does not match ordinary roles or users)")
 	fl.StringSliceVar(&o.FailOn, "fail-on", nil, "exit 3 when an account lacks a control (missing) or a control could not be read (unknown)")
 	fl.BoolVar(&o.AllowPartial, "allow-partial", false, "exit 0 even when some accounts or regions could not be checked")
 	formatFlag(cmd, &o.Format, "table", "json")
@@ -474,7 +476,10 @@ func guardrailsCheckRun(ctx context.Context, f *Factory, g *GlobalOptions, o *gu
 	if err != nil {
 		return err
 	}
-	allow, _ := o.Principals.principals(p.Caller().Partition)
+	var allow []string
+	for _, a := range o.Allow {
+		allow = append(allow, strings.TrimSpace(a))
+	}
 	now := f.Now()
 	var runID int64
 	if db != nil {
