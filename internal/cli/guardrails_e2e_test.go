@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/pitrguard/pitrguard/internal/guardrails"
 	"github.com/pitrguard/pitrguard/internal/guardrails/check"
+	"github.com/pitrguard/pitrguard/internal/iampolicy"
 	"github.com/pitrguard/pitrguard/internal/iostreams"
 	"github.com/pitrguard/pitrguard/internal/testaws"
 )
@@ -225,9 +227,29 @@ func TestGuardrailsAcceptance(t *testing.T) {
 		t.Fatalf("the printed SCP does not validate: %v", err)
 	}
 
+	before := len(e.proxy.Calls())
 	r := e.run(t, "guardrails", "check", "--org", "--regions", "us-east-1", "--format", "json")
 	if r.code != 0 {
 		t.Fatalf("exit %d\n%s", r.code, r.errOut)
+	}
+	// Every call the check makes is in its IAM policy, and none mutates.
+	var granted []string
+	for _, st := range iampolicy.GuardrailsCheck("OrganizationAccountAccessRole") {
+		granted = append(granted, st.Action...)
+	}
+	prefix := map[string]string{"organizations": "organizations", "config": "config", "events": "events", "cloudtrail": "cloudtrail", "sts": "sts", "ec2": "ec2"}
+	calls := e.proxy.Calls()[before:]
+	if len(calls) < 20 {
+		t.Fatalf("only %d calls recorded", len(calls))
+	}
+	for _, c := range calls {
+		if c.Op == "GetCallerIdentity" {
+			continue // needs no permission
+		}
+		action := prefix[c.Service] + ":" + c.Op
+		if !slices.Contains(granted, action) {
+			t.Errorf("guardrails check called %s (service %s), which iampolicy.GuardrailsCheck does not grant", action, c.Service)
+		}
 	}
 	rep := guardReport(t, r)
 	if rep.SchemaVersion != 1 || len(rep.Errors) != 0 {

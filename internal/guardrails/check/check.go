@@ -716,37 +716,29 @@ func (v *trailView) status(ctx context.Context, acct string, cfg aws.Config, cfg
 			}
 		}
 	})
-	cands := []trailInfo{}
 	inOrg := v.org.err == nil
-	if inOrg {
-		cands = append(cands, v.org0...)
-	}
-	var own []trailInfo
-	var ownErr error
-	if cfgErr == nil {
-		own, ownErr = readTrails(ctx, cfg, v.p.HomeRegion())
-		cands = append(cands, own...)
-	}
 	var partial []string
 	unknown := false
-	for _, t := range cands {
-		kind := "organization trail"
-		if !t.org {
-			kind = "account trail"
+	var ownErr error
+	judge := func(cands []trailInfo) *Detail {
+		for _, t := range cands {
+			if d := judgeTrail(t, regions, &partial, &unknown); d != nil {
+				return d
+			}
 		}
-		switch {
-		case t.err != nil:
-			unknown = true
-			_, code, msg := awsx.Classify(t.err)
-			partial = append(partial, fmt.Sprintf("%s %s could not be read (%s: %s)", kind, t.arn, code, msg))
-		case !t.logging:
-			partial = append(partial, fmt.Sprintf("%s %s is not logging", kind, t.arn))
-		case !t.mgmt:
-			partial = append(partial, fmt.Sprintf("%s %s does not log write management events", kind, t.arn))
-		case !t.multi && !(len(regions) == 1 && regions[0] == t.home):
-			partial = append(partial, fmt.Sprintf("%s %s covers only %s", kind, t.arn, t.home))
-		default:
-			return Detail{Control: ControlTrail, Status: Yes, Reason: fmt.Sprintf("%s %s logs management events in every region", kind, t.arn)}
+		return nil
+	}
+	if inOrg {
+		// An organization trail covers every member: no per-account call needed.
+		if d := judge(v.org0); d != nil {
+			return *d
+		}
+	}
+	if cfgErr == nil {
+		var own []trailInfo
+		own, ownErr = readTrails(ctx, cfg, v.p.HomeRegion())
+		if d := judge(own); d != nil {
+			return *d
 		}
 	}
 	if (v.err != nil && inOrg) || ownErr != nil || cfgErr != nil {
@@ -767,4 +759,27 @@ func (v *trailView) status(ctx context.Context, acct string, cfg aws.Config, cfg
 		partial = []string{"no organization or account trail logging management events"}
 	}
 	return Detail{Control: ControlTrail, Status: st, Reason: strings.Join(partial, "; ")}
+}
+
+// judgeTrail returns a yes Detail when t covers the regions, else notes why not.
+func judgeTrail(t trailInfo, regions []string, partial *[]string, unknown *bool) *Detail {
+	kind := "organization trail"
+	if !t.org {
+		kind = "account trail"
+	}
+	switch {
+	case t.err != nil:
+		*unknown = true
+		_, code, msg := awsx.Classify(t.err)
+		*partial = append(*partial, fmt.Sprintf("%s %s could not be read (%s: %s)", kind, t.arn, code, msg))
+	case !t.logging:
+		*partial = append(*partial, fmt.Sprintf("%s %s is not logging", kind, t.arn))
+	case !t.mgmt:
+		*partial = append(*partial, fmt.Sprintf("%s %s does not log write management events", kind, t.arn))
+	case !t.multi && !(len(regions) == 1 && regions[0] == t.home):
+		*partial = append(*partial, fmt.Sprintf("%s %s covers only %s", kind, t.arn, t.home))
+	default:
+		return &Detail{Control: ControlTrail, Status: Yes, Reason: fmt.Sprintf("%s %s logs management events in every region", kind, t.arn)}
+	}
+	return nil
 }
