@@ -44,7 +44,13 @@ catch and correct what slips through (config).`,
   pitrguard guardrails guard --dir ./guard --min-recovery-days 14
   pitrguard guardrails rego -o policy/pitrguard.rego
   pitrguard guardrails check --org --regions us-east-1,eu-west-1 --format json`,
-		Args: cobra.NoArgs,
+		Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return FlagErrorf("unknown kind %q; use scp, rcp, config, guard, rego or check", args[0])
+			}
+			return cmd.Help()
+		},
 	}
 	cmd.AddCommand(newGuardrailsPolicyCmd(f, g, guardrails.SCP), newGuardrailsPolicyCmd(f, g, guardrails.RCP),
 		newGuardrailsConfigCmd(f), newGuardrailsGuardCmd(f), newGuardrailsRegoCmd(f), newGuardrailsCheckCmd(f, g))
@@ -110,7 +116,7 @@ type guardrailsPolicyOptions struct {
 func newGuardrailsPolicyCmd(f *Factory, g *GlobalOptions, kind guardrails.Kind) *cobra.Command {
 	o := &guardrailsPolicyOptions{}
 	upper := strings.ToUpper(string(kind))
-	long := fmt.Sprintf(`%s writes a %s that denies dynamodb:UpdateContinuousBackups to every principal
+	long := fmt.Sprintf(`%s writes an %s that denies dynamodb:UpdateContinuousBackups to every principal
 except the allowed ones (aws:PrincipalArn ArnNotLike), so nobody else can disable
 PITR or change its window. --protect-deletes also denies deleting tables (and
 their backups) tagged as the protected tier.
@@ -133,7 +139,7 @@ backup:DeleteRecoveryPoint is left out.`
 	}
 	cmd := &cobra.Command{
 		Use:   string(kind),
-		Short: fmt.Sprintf("Write a %s that reserves UpdateContinuousBackups for pitrguard and named roles", upper),
+		Short: fmt.Sprintf("Write an %s that reserves UpdateContinuousBackups for pitrguard and named roles", upper),
 		Long:  long,
 		Example: fmt.Sprintf(`  pitrguard guardrails %[1]s --allow-principal 'arn:aws:iam::*:role/pitrguard-*'
   pitrguard guardrails %[1]s --protect-deletes --protect-tag tier=critical -o %[1]s.json

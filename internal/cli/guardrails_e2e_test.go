@@ -392,6 +392,9 @@ func TestGuardrailsGenerators(t *testing.T) {
 		t.Helper()
 		return runNoAWS(t, args...)
 	}
+	if r := run("guardrails", "nacl"); r.code != ExitUsage || !strings.Contains(r.errOut, `unknown kind "nacl"`) {
+		t.Errorf("unknown kind: exit %d\n%s", r.code, r.errOut)
+	}
 	if r := run("guardrails", "scp", "--allow-principal", "arn:aws:iam::*:role/*"); r.code != ExitUsage || !strings.Contains(r.errOut, "matches every role") {
 		t.Errorf("broad principal: exit %d\n%s", r.code, r.errOut)
 	}
