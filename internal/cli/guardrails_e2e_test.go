@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -17,6 +19,9 @@ import (
 	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 
@@ -166,6 +171,16 @@ func seedGuardOrg(t *testing.T, e *env) guardOrg {
 		Id: aws.String("handler"), Arn: aws.String("arn:aws:lambda:us-east-1:" + e.members[0] + ":function:pitrguard-handler")}}}); err != nil {
 		t.Fatal(err)
 	}
+	lambdaFunction(t, e, e.members[0], "pitrguard-handler")
+	// Member 1 has the rule, but its function was never deployed.
+	eb1 := eventbridge.NewFromConfig(e.seed.Config(ctx, e.members[1], "us-east-1"))
+	if _, err := eb1.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String("pitrguard-pitr-events"), EventPattern: &pattern}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := eb1.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String("pitrguard-pitr-events"), Targets: []ebtypes.Target{{
+		Id: aws.String("handler"), Arn: aws.String("arn:aws:lambda:us-east-1:" + e.members[1] + ":function:pitrguard-handler")}}}); err != nil {
+		t.Fatal(err)
+	}
 	// An organization trail in the management account.
 	bucket(t, e, "pitrguard-test-trail")
 	ct := cloudtrail.NewFromConfig(mcfg)
@@ -177,6 +192,28 @@ func seedGuardOrg(t *testing.T, e *env) guardOrg {
 		t.Fatal(err)
 	}
 	return g
+}
+
+// lambdaFunction deploys a function (and the role moto requires) in account.
+func lambdaFunction(t *testing.T, e *env, account, name string) {
+	t.Helper()
+	ctx := context.Background()
+	cfg := e.seed.Config(ctx, account, "us-east-1")
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	role, err := iam.NewFromConfig(cfg).CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String(name + "-role"), AssumeRolePolicyDocument: &trust})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var zipped bytes.Buffer
+	zw := zip.NewWriter(&zipped)
+	w, _ := zw.Create("bootstrap")
+	_, _ = w.Write([]byte("#!/bin/sh\n"))
+	_ = zw.Close()
+	if _, err := lambda.NewFromConfig(cfg).CreateFunction(ctx, &lambda.CreateFunctionInput{FunctionName: aws.String(name),
+		Runtime: lambdatypes.RuntimeProvidedal2023, Role: role.Role.Arn, Handler: aws.String("bootstrap"),
+		Code: &lambdatypes.FunctionCode{ZipFile: zipped.Bytes()}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // bucket creates an S3 bucket in moto (path style, no signature needed).
@@ -237,7 +274,7 @@ func TestGuardrailsAcceptance(t *testing.T) {
 	for _, st := range iampolicy.GuardrailsCheck("OrganizationAccountAccessRole") {
 		granted = append(granted, st.Action...)
 	}
-	prefix := map[string]string{"organizations": "organizations", "config": "config", "events": "events", "cloudtrail": "cloudtrail", "sts": "sts", "ec2": "ec2"}
+	prefix := map[string]string{"organizations": "organizations", "config": "config", "events": "events", "cloudtrail": "cloudtrail", "sts": "sts", "ec2": "ec2", "lambda": "lambda"}
 	calls := e.proxy.Calls()[before:]
 	if len(calls) < 20 {
 		t.Fatalf("only %d calls recorded", len(calls))
@@ -246,7 +283,11 @@ func TestGuardrailsAcceptance(t *testing.T) {
 		if c.Op == "GetCallerIdentity" {
 			continue // needs no permission
 		}
-		action := prefix[c.Service] + ":" + c.Op
+		op := c.Op
+		if c.Service == "lambda" && op == "" {
+			op = "GetFunction" // REST protocol: the proxy sees no operation name; GetFunction is the check's only Lambda call
+		}
+		action := prefix[c.Service] + ":" + op
 		if !slices.Contains(granted, action) {
 			t.Errorf("guardrails check called %s (service %s), which iampolicy.GuardrailsCheck does not grant", action, c.Service)
 		}
@@ -292,6 +333,9 @@ func TestGuardrailsAcceptance(t *testing.T) {
 	}
 	if d := detail(t, account(t, rep, e.members[0]), check.ControlHandler, "us-east-1"); !strings.Contains(d.Reason, "function:pitrguard-handler") {
 		t.Errorf("handler detail = %+v", d)
+	}
+	if d := detail(t, account(t, rep, e.members[1]), check.ControlHandler, "us-east-1"); d.Status != check.No || !strings.Contains(d.Reason, "does not exist") {
+		t.Errorf("handler without its function = %+v", d)
 	}
 	if d := detail(t, account(t, rep, mgmt), check.ControlRemediation, "us-east-1"); d.Status != check.Yes {
 		t.Errorf("remediation detail = %+v", d)
@@ -452,3 +496,44 @@ func runNoAWS(t *testing.T, args ...string) result {
 }
 
 func readFile(p string) ([]byte, error) { return os.ReadFile(p) }
+
+// TestGuardrailsRootPolicy: an SCP on the root governs every member; a
+// policy type that is not enabled is reported as such.
+func TestGuardrailsRootPolicy(t *testing.T) {
+	e := newEnv(t, 2)
+	seedGuardOrg2(t, e) // SCPs enabled, RCPs not
+	ctx := context.Background()
+	org := organizations.NewFromConfig(e.seed.Config(ctx, mgmt, "us-east-1"))
+	roots, err := org.ListRoots(ctx, &organizations.ListRootsInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := e.run(t, "guardrails", "scp", "--protect-deletes", "-q")
+	if r.code != 0 {
+		t.Fatalf("exit %d\n%s", r.code, r.errOut)
+	}
+	p, err := org.CreatePolicy(ctx, &organizations.CreatePolicyInput{Name: aws.String("org-wide"), Description: aws.String("t"),
+		Type: orgtypes.PolicyTypeServiceControlPolicy, Content: aws.String(r.out)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := org.AttachPolicy(ctx, &organizations.AttachPolicyInput{PolicyId: p.Policy.PolicySummary.Id, TargetId: roots.Roots[0].Id}); err != nil {
+		t.Fatal(err)
+	}
+	rep := guardReport(t, e.run(t, "guardrails", "check", "--org", "--regions", "eu-west-1", "--format", "json"))
+	for _, m := range e.members {
+		a := account(t, rep, m)
+		if a.Prevent != check.Yes || !strings.Contains(detail(t, a, check.ControlSCP, "").Reason, "org-wide") {
+			t.Errorf("member %s: %+v", m, a)
+		}
+		if d := detail(t, a, check.ControlRCP, ""); d.Status != check.No || !strings.Contains(d.Reason, "RESOURCE_CONTROL_POLICY policy type is not enabled") {
+			t.Errorf("rcp detail = %+v", d)
+		}
+		if a.Regions[0] != "eu-west-1" || detail(t, a, check.ControlConfigRule, "eu-west-1").Status != check.No {
+			t.Errorf("regional details: %+v", a)
+		}
+	}
+	if rep.Summary.Prevent != 3 || rep.Summary.FullyGuarded != 0 || rep.Summary.Coverage != 0 {
+		t.Errorf("summary = %+v", rep.Summary)
+	}
+}

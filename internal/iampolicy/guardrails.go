@@ -15,6 +15,6 @@ func GuardrailsCheck(roleName string) []Statement {
 		{Sid: "PitrguardReadDetectiveControls", Effect: "Allow", Resource: "*", Action: []string{
 			"cloudtrail:DescribeTrails", "cloudtrail:GetEventSelectors", "cloudtrail:GetTrailStatus",
 			"config:DescribeConfigRules", "config:DescribeConfigurationRecorderStatus", "config:DescribeRemediationConfigurations",
-			"events:ListRules", "events:ListTargetsByRule"}},
+			"events:ListRules", "events:ListTargetsByRule", "lambda:GetFunction"}},
 	}
 }

@@ -17,7 +17,8 @@
 // pitrguard's event handler is "present" in an account-region when an ENABLED
 // EventBridge rule on the default bus has an event pattern that matches source
 // aws.dynamodb with eventName UpdateContinuousBackups or CreateTable (or no
-// eventName filter), and at least one of its targets is a Lambda function. A
+// eventName filter), and at least one of its targets is a Lambda function
+// that exists (lambda:GetFunction). A
 // rule that only forwards to another event bus makes the status unknown: the
 // central handler behind that bus is not verified from here.
 //
@@ -39,6 +40,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/configservice"
 	cfgtypes "github.com/aws/aws-sdk-go-v2/service/configservice/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	orgtypes "github.com/aws/aws-sdk-go-v2/service/organizations/types"
 	"golang.org/x/sync/errgroup"
@@ -351,7 +353,7 @@ func handler(ctx context.Context, cfg aws.Config) Detail {
 	c := eventbridge.NewFromConfig(cfg)
 	d := Detail{Control: ControlHandler, Status: No, Reason: "no enabled EventBridge rule on the default bus matches aws.dynamodb UpdateContinuousBackups/CreateTable"}
 	var token *string
-	var forwards []string
+	var forwards, missing, unread []string
 	for {
 		out, err := c.ListRules(ctx, &eventbridge.ListRulesInput{NextToken: token})
 		if err != nil {
@@ -369,7 +371,17 @@ func handler(ctx context.Context, cfg aws.Config) Detail {
 				arn := aws.ToString(t.Arn)
 				switch {
 				case strings.Contains(arn, ":lambda:") && strings.Contains(arn, ":function:"):
-					return Detail{Control: ControlHandler, Status: Yes, Reason: fmt.Sprintf("rule %s sends DynamoDB PITR events to %s", aws.ToString(r.Name), arn)}
+					// The rule is only half the handler: the function must exist.
+					_, err := lambda.NewFromConfig(cfg).GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(arn)})
+					if err == nil {
+						return Detail{Control: ControlHandler, Status: Yes, Reason: fmt.Sprintf("rule %s sends DynamoDB PITR events to %s", aws.ToString(r.Name), arn)}
+					}
+					reason, code, msg := awsx.Classify(err)
+					if reason == model.ReasonNotFound {
+						missing = append(missing, fmt.Sprintf("rule %s targets %s, which does not exist", aws.ToString(r.Name), arn))
+					} else {
+						unread = append(unread, fmt.Sprintf("rule %s targets %s: lambda:GetFunction failed (%s): %s", aws.ToString(r.Name), arn, code, msg))
+					}
 				case strings.Contains(arn, ":events:") && strings.Contains(arn, ":event-bus/"):
 					forwards = append(forwards, fmt.Sprintf("rule %s forwards to %s", aws.ToString(r.Name), arn))
 				}
@@ -381,7 +393,13 @@ func handler(ctx context.Context, cfg aws.Config) Detail {
 		token = out.NextToken
 	}
 	if len(forwards) > 0 {
-		return Detail{Control: ControlHandler, Status: Unknown, Reason: strings.Join(forwards, "; ") + "; the handler behind that bus is not verified from here"}
+		unread = append(unread, strings.Join(forwards, "; ")+"; the handler behind that bus is not verified from here")
+	}
+	if len(unread) > 0 {
+		return Detail{Control: ControlHandler, Status: Unknown, Reason: strings.Join(append(unread, missing...), "; ")}
+	}
+	if len(missing) > 0 {
+		d.Reason = strings.Join(missing, "; ")
 	}
 	return d
 }
