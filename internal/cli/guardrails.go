@@ -425,8 +425,9 @@ func newGuardrailsCheckCmd(f *Factory, g *GlobalOptions) *cobra.Command {
 
 pitrguard's event handler is present in a region when an ENABLED EventBridge
 rule on the default bus matches source aws.dynamodb with eventName
-UpdateContinuousBackups or CreateTable and targets a Lambda function; a rule that
-only forwards to another bus is unknown (the handler behind it is not checked).
+UpdateContinuousBackups or CreateTable and targets a Lambda function that exists;
+a rule that only forwards to another bus is unknown (the handler behind it is
+not checked).
 
 Each control is yes, no, unknown (could not be read; the reason says why) or
 not_applicable. The guardrail coverage is accounts with all four / all accounts.
