@@ -242,3 +242,25 @@ func TestRenderConfig(t *testing.T) {
 		t.Error("unknown format accepted")
 	}
 }
+
+func TestRenderJSONFitsAsPrinted(t *testing.T) {
+	var allow []string
+	for i := range 75 {
+		allow = append(allow, fmt.Sprintf("arn:aws:iam::%012d:role/pitrguard-remediation-%02d", 100000000000+i, i))
+	}
+	po := PolicyOptions{Kind: SCP, AllowPrincipals: allow}
+	_, raw, err := Generate(po)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(raw) <= MaxPolicyChars {
+		t.Fatalf("the fixture should be over the quota when indented (%d)", len(raw))
+	}
+	out, err := RenderPolicy("json", po, raw, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(strings.TrimSpace(string(out))); n > MaxPolicyChars {
+		t.Errorf("printed policy has %d characters, over the quota as printed", n)
+	}
+}

@@ -127,6 +127,15 @@ func RenderPolicy(format string, o PolicyOptions, raw []byte, targets []string) 
 	var b bytes.Buffer
 	switch format {
 	case "json":
+		// AWS counts whitespace too: print the compact form when the indented
+		// one would not fit, so the printed text can be pasted as it is.
+		if len(raw) > MaxPolicyChars {
+			min, err := Minify(raw)
+			if err != nil {
+				return nil, err
+			}
+			raw = min
+		}
 		b.Write(raw)
 		b.WriteByte('\n')
 	case "terraform":
