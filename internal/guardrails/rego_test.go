@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/open-policy-agent/opa/v1/rego"
@@ -14,7 +15,7 @@ import (
 	"github.com/open-policy-agent/opa/v1/storage/inmem"
 
 	"github.com/pitrguard/pitrguard/internal/iac"
-	"github.com/pitrguard/pitrguard/internal/iac/terraform"
+	"github.com/pitrguard/pitrguard/internal/iacscan"
 )
 
 // planFixtures are the plan fixtures of `iac scan` plus this package's own,
@@ -82,13 +83,14 @@ func TestRegoAgreesWithIaCScan(t *testing.T) {
 		}
 		for _, minDays := range []int{0, 14, 35} {
 			t.Run(fmt.Sprintf("%s/min=%d", filepath.Base(file), minDays), func(t *testing.T) {
-				fs, err := terraform.ScanPlan(file, src, terraform.Options{Rules: iac.Options{MinRecoveryDays: minDays}})
-				if err != nil {
-					t.Fatal(err)
+				// The whole `iac scan` pipeline, as the CLI runs it.
+				rep := iacscan.Scan([]string{file}, iacscan.Options{Rules: iac.Options{MinRecoveryDays: minDays}, Now: time.Now()})
+				if len(rep.Errors) > 0 {
+					t.Fatalf("iac scan errors: %+v", rep.Errors)
 				}
 				want := map[string]string{}
 				fails, unknowns := 0, 0
-				for _, f := range fs {
+				for _, f := range rep.Findings {
 					want[f.Resource+"|"+f.ReplicaRegion] = string(f.Verdict)
 					switch f.Verdict {
 					case iac.Fail:
