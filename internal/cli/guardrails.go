@@ -438,6 +438,9 @@ Each run is recorded in the history database. It only reads.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			o.Args = append([]string{"pitrguard"}, f.args...)
+			if !cmd.Flags().Changed("regions") && g.Region != "" {
+				o.Target.Regions = []string{g.Region} // docs/conventions.md: --region without --regions scopes the check
+			}
 			if err := checkFormat(o.Format, "table", "json"); err != nil {
 				return err
 			}
