@@ -181,6 +181,9 @@ func writeHistory(f *Factory, format string, runs []store.Run) error {
 		if r.Kind == "audit" && r.Status != "running" {
 			rate = fmt.Sprintf("%.1f%%", s.ComplianceRate*100)
 		}
+		if r.Kind == "guardrails" && r.Status != "running" {
+			rate = guardrailsHistoryCell(r.Summary) // guardrail coverage, not table compliance
+		}
 		rows = append(rows, []string{strconv.FormatInt(r.ID, 10), r.StartedAt.UTC().Format("2006-01-02 15:04:05"), r.Kind, r.Status,
 			strconv.Itoa(s.Tables), rate, strconv.Itoa(s.NonCompliant), strconv.Itoa(s.Unknown), strconv.Itoa(s.SnapshotGapTables),
 			fmt.Sprintf("%.2f", s.GapMonthlyCostUSD), cov, shortCaller(r.Caller)})

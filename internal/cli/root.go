@@ -255,13 +255,14 @@ minimum recovery window, exemptions), estimates the cost, and keeps a history.`,
 
 	root.AddGroup(&cobra.Group{ID: "audit", Title: "Audit and report:"}, &cobra.Group{ID: "act", Title: "Act on tables:"}, &cobra.Group{ID: "prevent", Title: "Prevent in code:"})
 	audit, history, enable, restore, drill := newAuditCmd(f, g, nil), newHistoryCmd(f, g), newEnableCmd(f, g), newRestoreCmd(f, g), newDrillCmd(f, g)
-	handleEvent, lambda := newHandleEventCmd(f, g), newLambdaCmd(f, g)
+	handleEvent, lambda, guardrails := newHandleEventCmd(f, g), newLambdaCmd(f, g), newGuardrailsCmd(f, g)
+	guardrailsCheck, _, _ := guardrails.Find([]string{"check"})
 	// Commands register their shared flags here until their own constructors
 	// call addAWSFlags / addStoreFlags (both are idempotent).
-	for _, c := range []*cobra.Command{audit, enable, restore, drill, handleEvent, lambda} {
+	for _, c := range []*cobra.Command{audit, enable, restore, drill, handleEvent, lambda, guardrailsCheck} {
 		addAWSFlags(c, g)
 	}
-	for _, c := range []*cobra.Command{audit, history, enable, restore, drill, handleEvent, lambda} {
+	for _, c := range []*cobra.Command{audit, history, enable, restore, drill, handleEvent, lambda, guardrailsCheck} {
 		addStoreFlags(c, g)
 	}
 	for _, c := range []*cobra.Command{enable, drill} {
@@ -269,7 +270,7 @@ minimum recovery window, exemptions), estimates the cost, and keeps a history.`,
 			_ = c.RegisterFlagCompletionFunc("tier", completeTiers)
 		}
 	}
-	root.AddCommand(audit, history, enable, restore, drill, newIACCmd(f), newIAMPolicyCmd(f), newVersionCmd(f),
+	root.AddCommand(audit, history, enable, restore, drill, newIACCmd(f), guardrails, newIAMPolicyCmd(f), newVersionCmd(f),
 		newMergeCmd(f), handleEvent, lambda, newDeployCmd(f))
 	return root
 }

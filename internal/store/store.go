@@ -79,6 +79,11 @@ type Store interface {
 	NotificationSent(ctx context.Context, key, channel string, since time.Time) (bool, error)
 	// MarkNotificationSent records that a message with key went to channel at at.
 	MarkNotificationSent(ctx context.Context, key, channel string, at time.Time) error
+
+	// AddGuardrailChecks records the accounts of a guardrails check.
+	AddGuardrailChecks(ctx context.Context, runID int64, recs []GuardrailCheck) error
+	// GuardrailChecks returns the accounts recorded by one run, sorted by account.
+	GuardrailChecks(ctx context.Context, runID int64) ([]GuardrailCheck, error)
 }
 
 var (
