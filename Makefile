@@ -4,21 +4,29 @@ export GOTOOLCHAIN := local
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -X github.com/pitrguard/pitrguard/internal/cli.Version=$(VERSION)
 
-.PHONY: build test demo vet fmt bench clean
+.PHONY: build test tidy-check demo vet fmt bench clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/pitrguard ./cmd/pitrguard
 
 # The whole suite, with the race detector. moto_server must be on PATH:
 # PITRGUARD_REQUIRE_MOTO=1 makes moto-backed tests fail instead of skipping.
+# PostgreSQL's server binaries (Debian: apt-get install postgresql) too:
+# PITRGUARD_REQUIRE_POSTGRES=1 makes the PostgreSQL store suite fail instead of skipping.
 test:
 	@command -v moto_server >/dev/null || { echo "moto_server is not on PATH; the moto-backed tests need it (see README.md)"; exit 1; }
 	gofmt_out=$$(gofmt -l cmd internal); if [ -n "$$gofmt_out" ]; then echo "gofmt needed:"; echo "$$gofmt_out"; exit 1; fi
+	$(MAKE) --no-print-directory tidy-check
 	$(GO) vet ./...
-	PITRGUARD_REQUIRE_MOTO=1 $(GO) test -race -count=1 -timeout 15m ./...
+	PITRGUARD_REQUIRE_MOTO=1 PITRGUARD_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 -timeout 15m ./...
 	# Brief fuzzing of the IaC front ends (no panics, no hangs).
 	$(GO) test -run '^$$' -fuzz FuzzScan -fuzztime 10s ./internal/iac/cloudformation
 	$(GO) test -run '^$$' -fuzz FuzzScan -fuzztime 10s ./internal/iac/terraform
+
+# go.mod and go.sum must be exactly what `go mod tidy` would write (issue 9 #16: direct
+# dependencies were all marked `// indirect`). Fails, printing the diff, when they are not.
+tidy-check:
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy (diff above); run 'go mod tidy'"; exit 1; }
 
 # Audit a demo organization in a local emulator.
 demo:

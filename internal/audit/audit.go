@@ -2,10 +2,16 @@
 // evaluates them against the policy and tallies the KPIs. Commands that act
 // on tables (enable, drill) start from its result, so they never re-derive a
 // verdict their own way.
+//
+// Every table in scope ends up in the result exactly once: in Report.Tables
+// with a verdict, or — when the run ended before it was read (Ctrl-C, a
+// deadline) — in Report.Errors by name. An interrupted run says so in
+// Report.Run.Status and in Report.Errors, and its coverage is incomplete.
 package audit
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -30,7 +36,24 @@ type Params struct {
 	Only func(account, region, name string) bool
 	// TableWorkers bounds tables described at once per account-region.
 	TableWorkers int
+	// Clients builds the service clients (zero value: the AWS SDK's; tests
+	// pass in-memory fakes).
+	Clients inventory.Clients
 }
+
+// Provider is what an audit needs from awsx.Provider.
+type Provider interface {
+	inventory.Provider
+	Stats() *awsx.Stats
+}
+
+var _ Provider = (*awsx.Provider)(nil)
+
+// Run statuses (report.RunInfo.Status, and the history's run status).
+const (
+	StatusCompleted   = "completed"
+	StatusInterrupted = "interrupted"
+)
 
 // Entry is one table's facts and evaluation.
 type Entry struct {
@@ -45,11 +68,14 @@ type Result struct {
 	Entries []Entry // sorted like Report.Tables
 	// Interrupted is true when the context ended before the audit finished.
 	Interrupted bool
+	// TimedOut is true when it ended because of its deadline.
+	TimedOut bool
 }
 
 // Run performs the audit.
-func Run(ctx context.Context, p *awsx.Provider, prm Params) *Result {
+func Run(ctx context.Context, p Provider, prm Params) *Result {
 	start := time.Now()
+	prm.Scope.Clients = prm.Clients
 	targets, errs := inventory.Discover(ctx, p, prm.Scope)
 	ev := policy.New(prm.Policy, prm.Now)
 	tally := policy.NewTally()
@@ -59,7 +85,8 @@ func Run(ctx context.Context, p *awsx.Provider, prm Params) *Result {
 	)
 	col := inventory.NewCollector(p, inventory.Options{
 		Concurrency: prm.Scope.Concurrency, TableWorkers: prm.TableWorkers,
-		Progress: prm.Progress, Only: prm.Only,
+		Progress: prm.Progress, Only: prm.Only, Clients: prm.Clients,
+		Now: func() time.Time { return prm.Now },
 	})
 	errs = append(errs, col.Collect(ctx, targets, func(t *model.Table) {
 		r := ev.Evaluate(t)
@@ -84,8 +111,13 @@ func Run(ctx context.Context, p *awsx.Provider, prm Params) *Result {
 		}
 	}
 	interrupted := ctx.Err() != nil
+	status := StatusCompleted
 	if interrupted {
 		coverage = false
+		status = StatusInterrupted
+		reason, code, _ := awsx.Classify(ctx.Err())
+		errs = append(errs, model.ScanError{Code: code, Reason: reason,
+			Message: "the audit was interrupted (" + ctx.Err().Error() + ") before it finished: coverage is incomplete; tables not read are listed by name"})
 	}
 	inventory.SortErrors(errs)
 	results := make([]report.TableResult, len(entries))
@@ -116,13 +148,14 @@ func Run(ctx context.Context, p *awsx.Provider, prm Params) *Result {
 			Errors:        errs,
 			Summary:       tally.Summary(coverage),
 			Run: report.RunInfo{
-				Caller: p.Caller().ARN, Policy: prm.Policy.Source, Prices: prm.Prices.Source,
+				Status: status, Caller: p.Caller().ARN, Policy: prm.Policy.Source, Prices: prm.Prices.Source,
 				Accounts: len(accounts), Targets: len(targets),
 				DurationSeconds: time.Since(start).Seconds(), APICalls: calls, Throttles: throttles,
 			},
 		},
 		Entries:     entries,
 		Interrupted: interrupted,
+		TimedOut:    errors.Is(ctx.Err(), context.DeadlineExceeded),
 	}
 }
 

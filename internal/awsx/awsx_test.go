@@ -4,6 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"syscall"
 	"testing"
 	"time"
 
@@ -33,6 +37,9 @@ func TestClassify(t *testing.T) {
 		{&AssumeRoleError{Account: "1", RoleARN: "arn:r", Err: api("AccessDenied")}, model.ReasonAccessDenied, "AccessDenied"},
 		{&AssumeRoleError{Account: "1", RoleARN: "arn:r", Err: errors.New("boom")}, model.ReasonAssumeRoleFailed, "AssumeRoleFailed"},
 		{errors.New("plain"), model.ReasonReadError, "Error"},
+		{fmt.Errorf("op: %w", context.DeadlineExceeded), model.ReasonTimeout, "Timeout"},
+		{&retry.MaxAttemptsError{Attempt: 2, Err: &url.Error{Op: "Post", URL: "http://x", Err: timeoutErr{}}}, model.ReasonTimeout, "Timeout"},
+		{&url.Error{Op: "Post", URL: "http://x", Err: &net.OpError{Op: "dial", Err: os.NewSyscallError("connect", syscall.ECONNREFUSED)}}, model.ReasonReadError, "ConnectionRefused"},
 	} {
 		r, c, msg := Classify(tc.err)
 		if r != tc.reason || c != tc.code || msg == "" {
@@ -43,6 +50,11 @@ func TestClassify(t *testing.T) {
 		t.Errorf("message: %q", msg)
 	}
 }
+
+type timeoutErr struct{}
+
+func (timeoutErr) Error() string { return "Client.Timeout exceeded while awaiting headers" }
+func (timeoutErr) Timeout() bool { return true }
 
 func TestLimitsScopes(t *testing.T) {
 	l := DefaultLimits()
@@ -76,7 +88,8 @@ func TestLimiterPaces(t *testing.T) {
 }
 
 func TestPartitionOf(t *testing.T) {
-	for r, p := range map[string]string{"us-east-1": "aws", "cn-north-1": "aws-cn", "us-gov-west-1": "aws-us-gov", "eu-west-1": "aws"} {
+	for r, p := range map[string]string{"us-east-1": "aws", "cn-north-1": "aws-cn", "us-gov-west-1": "aws-us-gov", "eu-west-1": "aws",
+		"eu-isoe-west-1": "aws-iso-e", "us-isof-south-1": "aws-iso-f", "us-isob-east-1": "aws-iso-b", "us-gov-east-9": "aws-us-gov"} {
 		if got := PartitionOf(r); got != p {
 			t.Errorf("%s: %s, want %s", r, got, p)
 		}

@@ -6,6 +6,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/smithy-go"
@@ -21,6 +22,9 @@ func Classify(err error) (reason model.Reason, code, message string) {
 	}
 	if errors.Is(err, context.Canceled) {
 		return model.ReasonInterrupted, "Interrupted", "interrupted before the call finished"
+	}
+	if isTimeout(err) {
+		return model.ReasonTimeout, "Timeout", "no answer within the request timeout (after retries): " + err.Error()
 	}
 	var ar *AssumeRoleError
 	if errors.As(err, &ar) {
@@ -57,13 +61,30 @@ func Classify(err error) (reason model.Reason, code, message string) {
 		return model.ReasonNotFound, code, message
 	}
 	var ne net.Error
-	if code == "" && errors.As(err, &ne) {
+	switch {
+	case code == "" && errors.Is(err, syscall.ECONNREFUSED):
+		code = "ConnectionRefused"
+	case code == "" && errors.As(err, &ne):
 		code = "NetworkError"
 	}
 	if code == "" {
 		code = "Error"
 	}
 	return model.ReasonReadError, code, message
+}
+
+// isTimeout reports whether err is a deadline: the per-attempt client timeout
+// (a net.Error whose Timeout() is true) or an expired context deadline.
+func isTimeout(err error) bool {
+	if errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return false // AWS answered
+	}
+	var te interface{ Timeout() bool }
+	return errors.As(err, &te) && te.Timeout()
 }
 
 func isThrottle(code string) bool {

@@ -90,6 +90,9 @@ type Stats struct {
 	throttles map[string]*atomic.Int64
 }
 
+// NewStats returns empty counters.
+func NewStats() *Stats { return newStats() }
+
 func newStats() *Stats {
 	return &Stats{calls: map[string]*atomic.Int64{}, throttles: map[string]*atomic.Int64{}}
 }
@@ -114,6 +117,9 @@ type OpCount struct {
 
 // Snapshot returns the counters sorted by operation.
 func (s *Stats) Snapshot() []OpCount {
+	if s == nil {
+		return []OpCount{}
+	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	out := make([]OpCount, 0, len(s.calls))

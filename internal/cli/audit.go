@@ -2,9 +2,9 @@ package cli
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -14,7 +14,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pitrguard/pitrguard/internal/audit"
+	"github.com/pitrguard/pitrguard/internal/awsx"
+	"github.com/pitrguard/pitrguard/internal/config"
+	"github.com/pitrguard/pitrguard/internal/inventory"
 	"github.com/pitrguard/pitrguard/internal/model"
+	"github.com/pitrguard/pitrguard/internal/pricing"
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/store"
 )
@@ -27,7 +31,18 @@ type AuditOptions struct {
 	FailOn       []string
 	AllowPartial bool
 	TableWorkers int
-	Args         []string
+	Shard        ShardOptions
+	Notify       AuditNotifyOptions // audit_notify.go
+	Wide         bool
+	// Timeout, when > 0, bounds the whole audit (discovery, listing and every
+	// table); tables not read by then are listed in errors (reason timeout).
+	Timeout time.Duration
+	Args    []string
+
+	// regionsSet is true when --regions was given; without it the global
+	// --region (homeRegion) scopes the audit to that one region.
+	regionsSet bool
+	homeRegion string
 }
 
 func newAuditCmd(f *Factory, g *GlobalOptions, runF func(context.Context, *AuditOptions) error) *cobra.Command {
@@ -43,8 +58,20 @@ replicas and tags, and judges it against the policy:
   COMPLIANT      PITR meets the table's tier
   NON_COMPLIANT  pitr_disabled, or recovery_period_below_minimum
   EXEMPT         an exemption in the policy file applies (expired ones do not)
-  UNKNOWN        PITR could not be read (access_denied, throttled, not_found, ...)
-  SKIPPED        the table is not ACTIVE (CREATING, UPDATING, DELETING, ...)
+  UNKNOWN        PITR could not be read (access_denied, throttled, timeout,
+                 not_found, ...), or the tags that decide the tier could not
+                 be read and the tier would change the verdict (tags_unreadable)
+  SKIPPED        PITR cannot be judged in the table's state (CREATING,
+                 DELETING, ARCHIVED); an UPDATING table is judged
+
+Regions: --regions names them (checked against the AWS SDK's region list),
+or 'all' for every region enabled in each account; without --regions, the
+global --region scopes the audit to that one region.
+
+Every AWS call is bounded by --request-timeout per attempt (retried up to
+--max-attempts), so an endpoint that stops answering cannot hang the audit;
+its tables come out UNKNOWN (timeout). Every table in scope is listed, with
+its verdict or, if the run was interrupted before it was read, in errors.
 
 It only reads: no call it makes changes anything. Each run is recorded in the
 history database (see 'pitrguard history') unless --no-store is given.`,
@@ -65,7 +92,11 @@ history database (see 'pitrguard history') unless --no-store is given.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args = append([]string{"pitrguard"}, f.args...)
+			opts.regionsSet, opts.homeRegion = cmd.Flags().Changed("regions"), g.Region
 			if err := opts.validate(); err != nil {
+				return err
+			}
+			if err := opts.Shard.resolve(f.Getenv); err != nil {
 				return err
 			}
 			if runF != nil {
@@ -74,21 +105,29 @@ history database (see 'pitrguard history') unless --no-store is given.`,
 			return auditRun(cmd.Context(), f, g, opts)
 		},
 	}
+	addAWSFlags(cmd, g)
+	addStoreFlags(cmd, g)
 	addTargetFlags(cmd, &opts.Target)
+	addShardFlags(cmd, &opts.Shard)
+	formatFlag(cmd, &opts.Format, report.Formats...)
+	outputFlag(cmd, &opts.Output, "the report")
 	fl := cmd.Flags()
-	fl.StringVarP(&opts.Format, "format", "f", "table", "output format: table, json or csv")
-	fl.StringVarP(&opts.Output, "output", "o", "", "write the report to this file instead of stdout")
 	fl.StringSliceVar(&opts.FailOn, "fail-on", nil, "exit 3 when tables have these verdicts: non-compliant, unknown (comma-separated)")
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions(slices.Sorted(maps.Keys(failOnValues)), cobra.ShellCompDirectiveNoFileComp))
 	fl.BoolVar(&opts.AllowPartial, "allow-partial", false, "exit 0 even when some accounts or regions could not be scanned")
 	fl.IntVar(&opts.TableWorkers, "table-workers", 8, "tables described at once within one account-region")
+	addAuditNotifyFlags(cmd, &opts.Notify)
+	durationFlag(fl, &opts.Timeout, "timeout", 0, "stop the audit after this long and report what was read; tables not read are listed in errors and the exit code is 1 (default: no limit beyond --request-timeout per call)")
+	fl.Lookup("timeout").DefValue = "none"
+	fl.BoolVar(&opts.Wide, "wide", false, "on a terminal, print every cell in full instead of fitting rows to the terminal's width")
 	return cmd
 }
 
 var failOnValues = map[string]model.Verdict{"non-compliant": model.NonCompliant, "unknown": model.Unknown}
 
 func (o *AuditOptions) validate() error {
-	if !slices.Contains(report.Formats, o.Format) {
-		return FlagErrorf("--format %q is not supported; use one of: %s", o.Format, strings.Join(report.Formats, ", "))
+	if err := checkFormat(o.Format, report.Formats...); err != nil {
+		return err
 	}
 	for _, v := range o.FailOn {
 		if _, ok := failOnValues[strings.ToLower(strings.TrimSpace(v))]; !ok {
@@ -98,76 +137,126 @@ func (o *AuditOptions) validate() error {
 	if o.TableWorkers < 1 || o.TableWorkers > 64 {
 		return FlagErrorf("--table-workers must be between 1 and 64, got %d", o.TableWorkers)
 	}
-	_, err := o.Target.validate()
-	return err
+	if !o.regionsSet && o.homeRegion != "" {
+		o.Target.Regions = []string{o.homeRegion}
+	}
+	if _, err := o.Target.validate(); err != nil {
+		return err
+	}
+	// Before any AWS call: a report that cannot be written must not cost a
+	// whole audit first (issue 16 #9).
+	return checkOutputPath("output", o.Output)
 }
 
 func auditRun(ctx context.Context, f *Factory, g *GlobalOptions, opts *AuditOptions) error {
 	scope, _ := opts.Target.validate()
-	cfg, err := loadConfig(opts.Target.ConfigFile)
+	opts.Shard.apply(&scope)
+	d, err := f.auditDeps(ctx, g, opts)
 	if err != nil {
 		return err
+	}
+	defer closeStore(d.db)
+	res := runAudit(ctx, f, g, scope, opts, d)
+	a := res.Report
+	if err := writeOutput(f, opts.Output, func(w io.Writer) error { return writeAudit(w, f, opts.Format, opts.Output != "", opts.Wide, a) }); err != nil {
+		return err
+	}
+	switch {
+	case !g.Quiet && (opts.Format == "table" || opts.Output != ""):
+		report.WriteAuditSummary(f.IO.ErrOut, a)
+	case g.Quiet || opts.Format != "table":
+		// --quiet drops the KPIs, never the errors: they explain the exit code.
+		report.WriteAuditErrors(f.IO.ErrOut, a)
+	}
+	if err := auditNotify(ctx, f, d.p, d.db, d.cfg, res, d.runID, opts.Args, opts.Notify); err != nil && !res.Interrupted {
+		return err
+	}
+	return auditExit(res, opts)
+}
+
+// auditDeps are what an audit run needs, built in the order that fails fastest.
+type auditDeps struct {
+	cfg    *config.Config
+	prices *pricing.Table
+	db     store.Store // nil with --no-store
+	p      *awsx.Provider
+	now    time.Time
+	runID  int64 // 0 with --no-store
+}
+
+func (f *Factory) auditDeps(ctx context.Context, g *GlobalOptions, opts *AuditOptions) (*auditDeps, error) {
+	cfg, err := loadConfig(opts.Target.ConfigFile)
+	if err != nil {
+		return nil, err
 	}
 	prices, err := loadPrices(opts.Target.PriceFile)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	db, err := f.openStore(ctx, g)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	defer db.Close()
-	p, err := f.awsProvider(ctx, g, &opts.Target)
-	if err != nil {
-		return err
+	d := &auditDeps{cfg: cfg, prices: prices, db: db, now: f.Now()}
+	if d.p, err = f.awsProvider(ctx, g, &opts.Target); err != nil {
+		closeStore(db)
+		return nil, err
 	}
-	now := f.Now()
-	var runID int64
 	if db != nil {
-		if runID, err = db.BeginRun(ctx, "audit", p.Caller().ARN, store.Argv(opts.Args), now); err != nil {
-			return err
+		if d.runID, err = db.StartRun(ctx, store.RunStart{Kind: "audit", Caller: d.p.Caller().ARN, Args: store.Argv(opts.Args), StartedAt: d.now,
+			RunGroup: opts.Shard.RunGroup, Shard: opts.Shard.K, Shards: opts.Shard.N}); err != nil {
+			closeStore(db)
+			return nil, err
 		}
 	}
+	return d, nil
+}
+
+// runAudit runs the audit with a progress bar and records it in the history.
+func runAudit(ctx context.Context, f *Factory, g *GlobalOptions, scope inventory.Scope, opts *AuditOptions, d *auditDeps) *audit.Result {
 	var prog progress = noProgress{}
 	if f.IO.IsStderrTTY() && !g.Quiet {
-		fmt.Fprintf(f.IO.ErrOut, "Auditing %s as %s\n", describeScope(scope), p.Caller().ARN)
+		fmt.Fprintf(f.IO.ErrOut, "Auditing %s as %s\n", strings.TrimSuffix(describeScope(scope)+", "+opts.Shard.describe(), ", "), d.p.Caller().ARN)
 		prog = newBar(f.IO.ErrOut, "audit")
 	}
-	res := audit.Run(ctx, p, audit.Params{
-		Scope: scope, Policy: cfg, Prices: prices, Now: now, Progress: prog, TableWorkers: opts.TableWorkers,
+	runCtx := ctx
+	if opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		runCtx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
+	res := audit.Run(runCtx, d.p, audit.Params{
+		Scope: scope, Policy: d.cfg, Prices: d.prices, Now: d.now, Progress: prog, TableWorkers: opts.TableWorkers,
 	})
 	prog.Done()
-	a := res.Report
-	a.Run.ID = runID
-
+	res.Report.Run.ID = d.runID
+	res.Report.Run.RunGroup, res.Report.Run.Shard, res.Report.Run.Shards = opts.Shard.RunGroup, opts.Shard.K, opts.Shard.N
 	// Record before writing output, so the history survives a broken pipe.
-	if db != nil {
-		status := "completed"
-		if res.Interrupted {
-			status = "interrupted"
-		}
-		if err := recordAudit(context.WithoutCancel(ctx), db, runID, res, status, f.Now()); err != nil {
-			fmt.Fprintf(f.IO.ErrOut, "warning: could not record the run in %s: %v\n", db.Path(), err)
+	if d.db != nil {
+		if err := recordAudit(context.WithoutCancel(ctx), d.db, d.runID, res, res.Report.Run.Status, f.Now()); err != nil {
+			fmt.Fprintf(f.IO.ErrOut, "warning: could not record the run in %s: %v\n", d.db.Path(), err)
 		}
 	}
-	if err := writeOutput(f, opts.Output, func(w io.Writer) error { return writeAudit(w, f, opts.Format, opts.Output != "", a) }); err != nil {
-		return err
-	}
-	if !g.Quiet && (opts.Format == "table" || opts.Output != "") {
-		report.WriteAuditSummary(f.IO.ErrOut, a)
+	return res
+}
+
+// auditExit turns the result into the exit code: 130 interrupted, 1 for an
+// incomplete coverage (unless --allow-partial), 3 when --fail-on matched.
+func auditExit(res *audit.Result, opts *AuditOptions) error {
+	a := res.Report
+	if res.Interrupted && res.TimedOut {
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("stopped after --timeout %s: the report holds the %d tables read; the others are listed in its errors", FormatDuration(opts.Timeout), len(a.Tables))}
 	}
 	if res.Interrupted {
-		return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted: the report holds the %d tables read before Ctrl-C", len(a.Tables))}
+		return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted: the report holds the %d tables read before the run ended; the others are listed in its errors", len(a.Tables))}
 	}
 	if !a.Summary.CoverageComplete && !opts.AllowPartial {
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("coverage incomplete: %d account(s)/region(s) could not be scanned (see errors); pass --allow-partial to exit 0 anyway", countScopeErrors(a.Errors))}
 	}
 	for _, v := range opts.FailOn {
 		want := failOnValues[strings.ToLower(strings.TrimSpace(v))]
-		for _, t := range a.Tables {
-			if t.Verdict == want {
-				return &ExitError{Code: ExitFindings}
-			}
+		if slices.ContainsFunc(a.Tables, func(t report.TableResult) bool { return t.Verdict == want }) {
+			return &ExitError{Code: ExitFindings}
 		}
 	}
 	return nil
@@ -183,7 +272,7 @@ func countScopeErrors(errs []model.ScanError) int {
 	return n
 }
 
-func writeAudit(w io.Writer, f *Factory, format string, toFile bool, a *report.Audit) error {
+func writeAudit(w io.Writer, f *Factory, format string, toFile, wide bool, a *report.Audit) error {
 	switch format {
 	case "json":
 		return report.WriteAuditJSON(w, a)
@@ -191,7 +280,11 @@ func writeAudit(w io.Writer, f *Factory, format string, toFile bool, a *report.A
 		return report.WriteAuditCSV(w, a)
 	}
 	tty := f.IO.IsStdoutTTY() && !toFile
-	return report.WriteAuditTable(w, report.Style{Aligned: tty, Color: tty && f.IO.ColorEnabled()}, a)
+	st := report.Style{Aligned: tty, Color: tty && f.IO.ColorEnabled()}
+	if tty && !wide {
+		st.Width = f.IO.TerminalWidth()
+	}
+	return report.WriteAuditTable(w, st, a)
 }
 
 // writeOutput writes to stdout, or atomically to path (temp file + rename),
@@ -221,18 +314,18 @@ func writeOutput(f *Factory, path string, write func(io.Writer) error) error {
 
 // recordAudit stores the run's tables (with the settings restore will need
 // after a table is deleted) and its KPIs.
-func recordAudit(ctx context.Context, db *store.SQLite, runID int64, res *audit.Result, status string, finished time.Time) error {
+func recordAudit(ctx context.Context, db store.Store, runID int64, res *audit.Result, status string, finished time.Time) error {
 	const batch = 500 // bounded memory for large estates
 	recs := make([]store.TableRecord, 0, batch)
 	for i, e := range res.Entries {
-		facts, err := json.Marshal(e.Result)
+		facts, version, err := factsOf(e).Encode()
 		if err != nil {
 			return err
 		}
 		r := e.Result
 		recs = append(recs, store.TableRecord{Account: r.Account, Region: r.Region, Name: r.Name, ARN: r.ARN,
 			Verdict: string(r.Verdict), Tier: r.Tier, Owner: r.Owner, PITRStatus: r.PITR.Status,
-			RecoveryDays: r.PITR.RecoveryPeriodDays, Facts: facts})
+			RecoveryDays: r.PITR.RecoveryPeriodDays, Facts: facts, FactsVersion: version})
 		if len(recs) == batch || i == len(res.Entries)-1 {
 			if err := db.AddTables(ctx, runID, recs); err != nil {
 				return err
@@ -241,5 +334,6 @@ func recordAudit(ctx context.Context, db *store.SQLite, runID int64, res *audit.
 		}
 	}
 	a := res.Report
-	return db.FinishRun(ctx, runID, status, a.Summary.CoverageComplete, a.Summary, a.Errors, finished)
+	return db.EndRun(ctx, runID, store.RunEnd{Status: status, Coverage: a.Summary.CoverageComplete, Summary: a.Summary,
+		Errors: a.Errors, Info: a.Run, Finished: finished})
 }

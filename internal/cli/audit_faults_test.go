@@ -273,14 +273,14 @@ func TestAuditStandardChainAndEndpointEnv(t *testing.T) {
 func TestAuditDisabledRegion(t *testing.T) {
 	e := newEnv(t, 0)
 	e.tables(t, mgmt, "us-east-1", testaws.TableSpec{Name: "orders", PITR: true})
-	e.proxy.Add(&testaws.Rule{Op: "ListTables", Region: "me-central-9", Fault: testaws.FaultAccessDenied, Code: "UnrecognizedClientException",
+	e.proxy.Add(&testaws.Rule{Op: "ListTables", Region: "me-west-1", Fault: testaws.FaultAccessDenied, Code: "UnrecognizedClientException",
 		Message: "The security token included in the request is invalid."})
-	r := e.run(t, "audit", "--regions", "us-east-1,me-central-9", "--format", "json")
+	r := e.run(t, "audit", "--regions", "us-east-1,me-west-1", "--format", "json")
 	if r.code != ExitFailure {
 		t.Fatalf("exit %d, want 1", r.code)
 	}
 	a := r.audit(t)
-	if len(a.Errors) != 1 || a.Errors[0].Reason != model.ReasonRegionDisabled || a.Errors[0].Region != "me-central-9" ||
+	if len(a.Errors) != 1 || a.Errors[0].Reason != model.ReasonRegionDisabled || a.Errors[0].Region != "me-west-1" ||
 		!strings.Contains(a.Errors[0].Message, "not enabled") {
 		t.Errorf("errors %+v", a.Errors)
 	}

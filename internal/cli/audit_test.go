@@ -89,7 +89,7 @@ func TestAuditBadPolicyFileIsUsageError(t *testing.T) {
 	path := e.writeFile(t, "p.yaml", "tiers:\n  - name: a\n    min_recovery_days: 99\n")
 	ios, _, _, errOut := iostreams.Test()
 	code := Run(context.Background(), []string{"audit", "--config", path, "--no-store"}, &Factory{IO: ios})
-	if code != ExitUsage || !strings.Contains(errOut.String(), "p.yaml:2:") || !strings.Contains(errOut.String(), "1 to 35") {
+	if code != ExitUsage || !strings.Contains(errOut.String(), "p.yaml:3:") || !strings.Contains(errOut.String(), "1 to 35") {
 		t.Errorf("exit %d stderr %q", code, errOut)
 	}
 }
@@ -123,7 +123,7 @@ func sampleAudit() *report.Audit {
 
 func TestWriteAuditTablePipedIsTSV(t *testing.T) {
 	ios, _, out, _ := iostreams.Test()
-	if err := writeAudit(ios.Out, &Factory{IO: ios}, "table", false, sampleAudit()); err != nil {
+	if err := writeAudit(ios.Out, &Factory{IO: ios}, "table", false, false, sampleAudit()); err != nil {
 		t.Fatal(err)
 	}
 	want := "ACCOUNT\tREGION\tTABLE\tTIER\tPITR\tDAYS\tVERDICT\tREASONS\tOWNER\tPITR$/MO\n" +
@@ -137,7 +137,7 @@ func TestWriteAuditTablePipedIsTSV(t *testing.T) {
 func TestWriteAuditTableTTYIsAligned(t *testing.T) {
 	ios, _, out, _ := iostreams.Test()
 	ios.SetTTY(true)
-	if err := writeAudit(ios.Out, &Factory{IO: ios}, "table", false, sampleAudit()); err != nil {
+	if err := writeAudit(ios.Out, &Factory{IO: ios}, "table", false, false, sampleAudit()); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
@@ -152,7 +152,7 @@ func TestWriteAuditTableTTYIsAligned(t *testing.T) {
 
 func TestWriteAuditCSV(t *testing.T) {
 	ios, _, out, _ := iostreams.Test()
-	if err := writeAudit(ios.Out, &Factory{IO: ios}, "csv", false, sampleAudit()); err != nil {
+	if err := writeAudit(ios.Out, &Factory{IO: ios}, "csv", false, false, sampleAudit()); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(out.String()), "\n")

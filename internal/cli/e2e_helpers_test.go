@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -73,7 +74,16 @@ func (e *env) runCtx(t *testing.T, ctx context.Context, args ...string) result {
 	ios, _, out, errOut := iostreams.Test()
 	f := &Factory{IO: ios, Now: func() time.Time { return fixedNow }, Credentials: testaws.Credentials}
 	full := append([]string{}, args...)
-	full = append(full, "--endpoint-url", e.proxy.URL, "--db", e.db, "--retry-max-backoff", "5ms")
+	full = append(full, "--db", e.db)
+	if len(args) == 0 || args[0] != "history" { // history reads the database only: no AWS flags
+		// A generous per-attempt timeout: moto on a loaded machine can take
+		// longer than the 20s default to answer GetResources, and a retried
+		// attempt would change the call counts the tests assert.
+		full = append(full, "--endpoint-url", e.proxy.URL, "--retry-max-backoff", "5ms")
+		if !slices.Contains(args, "--request-timeout") {
+			full = append(full, "--request-timeout", "2m")
+		}
+	}
 	code := Run(ctx, full, f)
 	return result{code: code, out: out.String(), errOut: errOut.String()}
 }

@@ -1,8 +1,12 @@
 package cli
 
 import (
+	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -10,13 +14,39 @@ import (
 
 	"github.com/pitrguard/pitrguard/internal/policy"
 	"github.com/pitrguard/pitrguard/internal/report"
+	"github.com/pitrguard/pitrguard/internal/rungroup"
 	"github.com/pitrguard/pitrguard/internal/store"
 )
 
 type historyOptions struct {
-	Limit  int
-	Kind   string
-	Format string
+	Limit        int
+	Kind         string
+	Format       string
+	RunGroup     string
+	AllowPartial bool
+}
+
+// runKinds are the kinds of run recorded in the history database.
+var runKinds = []string{"audit", "drill", "enable", "restore"}
+
+func (o *historyOptions) validate(g *GlobalOptions) error {
+	if o.Limit < 1 {
+		return FlagErrorf("--limit must be at least 1, got %d", o.Limit)
+	}
+	formats := []string{"table", "json"}
+	if o.RunGroup != "" {
+		formats = report.Formats
+	}
+	if err := checkFormat(o.Format, formats...); err != nil {
+		return err
+	}
+	if o.Kind != "" && !slices.Contains(runKinds, o.Kind) {
+		return FlagErrorf("--kind %q is not a kind of run; use %s", o.Kind, orList(runKinds))
+	}
+	if g.NoStore {
+		return FlagErrorf("history reads the history database; drop --no-store")
+	}
+	return nil
 }
 
 func newHistoryCmd(f *Factory, g *GlobalOptions) *cobra.Command {
@@ -28,36 +58,90 @@ func newHistoryCmd(f *Factory, g *GlobalOptions) *cobra.Command {
 		Long: `History lists the runs recorded in the history database, newest first, with
 each audit's compliance rate, counts and coverage.`,
 		Example: `  pitrguard history
-  pitrguard history --limit 50 --format json
-  pitrguard history --db ./team.db`,
+  pitrguard history --kind audit --limit 50 --format json
+  pitrguard history --db ./team.db
+
+  # The shards of one audit, merged into the report one audit would print
+  pitrguard history --db postgres://pitrguard@db/pitrguard --run-group g1 --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if opts.Limit < 1 {
-				return FlagErrorf("--limit must be at least 1")
-			}
-			if opts.Format != "table" && opts.Format != "json" {
-				return FlagErrorf("--format %q is not supported; use table or json", opts.Format)
-			}
-			if g.NoStore {
-				return FlagErrorf("history reads the history database; drop --no-store")
-			}
-			db, err := f.openStore(cmd.Context(), g)
-			if err != nil {
+			if err := opts.validate(g); err != nil {
 				return err
 			}
-			defer db.Close()
-			runs, err := db.Runs(cmd.Context(), opts.Kind, opts.Limit)
-			if err != nil {
-				return fmt.Errorf("read history from %s: %w", db.Path(), err)
-			}
-			return writeHistory(f, opts.Format, runs)
+			return listRuns(cmd.Context(), f, g, opts)
 		},
 	}
+	addStoreFlags(cmd, g)
 	cmd.AddCommand(newJournalCmd(f, g), newDrillsHistoryCmd(f, g))
 	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "how many runs to list")
-	cmd.Flags().StringVar(&opts.Kind, "kind", "", "only runs of this kind (audit, enable)")
-	cmd.Flags().StringVarP(&opts.Format, "format", "f", "table", "output format: table or json")
+	cmd.Flags().StringVar(&opts.Kind, "kind", "", "only runs of this kind: "+orList(runKinds))
+	_ = cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions(runKinds, cobra.ShellCompDirectiveNoFileComp))
+	formatFlag(cmd, &opts.Format, "table", "json")
+	cmd.Flags().Lookup("format").Usage = "output format: table or json (with --run-group also csv)"
+	cmd.Flags().StringVar(&opts.RunGroup, "run-group", "", "print the shards of this run group as one audit report (the envelope `audit --format json` prints)")
+	cmd.Flags().BoolVar(&opts.AllowPartial, "allow-partial", false, "with --run-group: exit 0 even when a shard is missing or incomplete")
 	return cmd
+}
+
+// openHistory opens the history database for reading; a database that does
+// not exist yet is nil (no runs), and is never created by reading.
+func openHistory(ctx context.Context, f *Factory, g *GlobalOptions) (store.Store, error) {
+	db, err := f.openStoreForReading(ctx, g)
+	if errors.Is(err, store.ErrNoDatabase) {
+		return nil, nil
+	}
+	return db, err
+}
+
+func listRuns(ctx context.Context, f *Factory, g *GlobalOptions, opts *historyOptions) error {
+	db, err := openHistory(ctx, f, g)
+	if err != nil {
+		return err
+	}
+	defer closeStore(db)
+	if opts.RunGroup != "" {
+		return runGroupRun(ctx, f, db, opts)
+	}
+	var runs []store.Run
+	where := "the history database (none yet)"
+	if db != nil {
+		where = db.Path()
+		if runs, err = db.Runs(ctx, opts.Kind, opts.Limit); err != nil {
+			return fmt.Errorf("read history from %s: %w", db.Path(), err)
+		}
+	}
+	switch {
+	case len(runs) == 0 && opts.Kind != "":
+		if opts.Format == "json" {
+			if err := writeHistory(f, opts.Format, runs); err != nil {
+				return err
+			}
+		}
+		return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("no %s runs recorded in %s", opts.Kind, where)}
+	case len(runs) == 0 && opts.Format == "table":
+		fmt.Fprintln(f.IO.ErrOut, "No runs recorded yet. Run `pitrguard audit` first.")
+		return nil
+	}
+	return writeHistory(f, opts.Format, runs)
+}
+
+// runGroupRun prints the shards of a run group merged as one audit.
+func runGroupRun(ctx context.Context, f *Factory, db store.Store, opts *historyOptions) error {
+	if db == nil {
+		return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("no run of run group %q is recorded: the history database does not exist yet", opts.RunGroup)}
+	}
+	parts, err := runGroupParts(ctx, db, opts.RunGroup)
+	if err != nil {
+		return fmt.Errorf("read run group %s from %s: %w", opts.RunGroup, db.Path(), err)
+	}
+	if len(parts) == 0 {
+		return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("no run of run group %q is recorded in %s (see `pitrguard history` for recent runs)", opts.RunGroup, db.Path())}
+	}
+	merged, err := rungroup.Merge(parts)
+	if err != nil {
+		return err
+	}
+	return writeMerged(f, opts.Format, "", opts.AllowPartial, merged)
 }
 
 type historyRun struct {
@@ -84,10 +168,6 @@ func writeHistory(f *Factory, format string, runs []store.Run) error {
 			out = append(out, h)
 		}
 		return report.WriteJSON(f.IO.Out, map[string]any{"schema_version": report.SchemaVersion, "runs": out})
-	}
-	if len(runs) == 0 {
-		fmt.Fprintln(f.IO.ErrOut, "No runs recorded yet. Run `pitrguard audit` first.")
-		return nil
 	}
 	rows := make([][]string, 0, len(runs))
 	for _, r := range runs {
@@ -117,60 +197,97 @@ func shortCaller(arn string) string {
 	return arn
 }
 
+type journalOptions struct {
+	Limit  int
+	RunID  int64
+	Format string
+}
+
 func newJournalCmd(f *Factory, g *GlobalOptions) *cobra.Command {
-	var limit int
-	var runID int64
-	var format string
+	o := &journalOptions{}
 	cmd := &cobra.Command{
 		Use:   "journal",
 		Short: "List the changes pitrguard made, newest first",
 		Long: `Journal lists every change pitrguard made or tried to make (enable), with the
-caller identity, time, table, the state before and after, and the result.`,
+caller identity, time, table, the state before and after, and the result.
+--run N names a run; a run that is not in the database exits 5.`,
 		Example: `  pitrguard history journal
   pitrguard history journal --run 12 --format json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if limit < 1 {
-				return FlagErrorf("--limit must be at least 1")
-			}
-			if format != "table" && format != "json" {
-				return FlagErrorf("--format %q is not supported; use table or json", format)
-			}
-			if g.NoStore {
+			switch {
+			case o.Limit < 1:
+				return FlagErrorf("--limit must be at least 1, got %d", o.Limit)
+			case o.RunID < 0:
+				return FlagErrorf("--run must be a run id (a positive number, see `pitrguard history`), got %d", o.RunID)
+			case g.NoStore:
 				return FlagErrorf("journal reads the history database; drop --no-store")
 			}
-			db, err := f.openStore(cmd.Context(), g)
-			if err != nil {
+			if err := checkFormat(o.Format, "table", "json"); err != nil {
 				return err
 			}
-			defer db.Close()
-			entries, err := db.Journal(cmd.Context(), runID, limit)
-			if err != nil {
-				return fmt.Errorf("read the journal from %s: %w", db.Path(), err)
-			}
-			if entries == nil {
-				entries = []store.JournalEntry{}
-			}
-			if format == "json" {
-				return report.WriteJSON(f.IO.Out, map[string]any{"schema_version": report.SchemaVersion, "journal": entries})
-			}
-			if len(entries) == 0 {
-				fmt.Fprintln(f.IO.ErrOut, "No changes journaled yet.")
-				return nil
-			}
-			rows := make([][]string, 0, len(entries))
-			for _, e := range entries {
-				rows = append(rows, []string{e.At.UTC().Format("2006-01-02 15:04:05"), strconv.FormatInt(e.RunID, 10), e.Account, e.Region,
-					e.Table, e.Action, stateString(e.Before), stateString(e.After), e.Result, shortCaller(e.Caller), e.Error})
-			}
-			return report.Table(f.IO.Out, report.Style{Aligned: f.IO.IsStdoutTTY()},
-				[]string{"AT (UTC)", "RUN", "ACCOUNT", "REGION", "TABLE", "ACTION", "BEFORE", "AFTER", "RESULT", "CALLER", "ERROR"}, rows)
+			return journalRun(cmd.Context(), f, g, o)
 		},
 	}
-	cmd.Flags().IntVar(&limit, "limit", 50, "how many entries to list")
-	cmd.Flags().Int64Var(&runID, "run", 0, "only the changes of this run")
-	cmd.Flags().StringVarP(&format, "format", "f", "table", "output format: table or json")
+	cmd.Flags().IntVar(&o.Limit, "limit", 50, "how many entries to list")
+	cmd.Flags().Int64Var(&o.RunID, "run", 0, "only the changes of this run (an id from `pitrguard history`)")
+	formatFlag(cmd, &o.Format, "table", "json")
 	return cmd
+}
+
+func journalRun(ctx context.Context, f *Factory, g *GlobalOptions, o *journalOptions) error {
+	db, err := openHistory(ctx, f, g)
+	if err != nil {
+		return err
+	}
+	defer closeStore(db)
+	var entries []store.JournalEntry
+	if db != nil {
+		if entries, err = db.Journal(ctx, o.RunID, o.Limit); err != nil {
+			return fmt.Errorf("read the journal from %s: %w", db.Path(), err)
+		}
+	}
+	if len(entries) == 0 && o.RunID != 0 {
+		if err := checkRunExists(ctx, db, o.RunID); err != nil {
+			return err
+		}
+	}
+	if entries == nil {
+		entries = []store.JournalEntry{}
+	}
+	if o.Format == "json" {
+		return report.WriteJSON(f.IO.Out, map[string]any{"schema_version": report.SchemaVersion, "journal": entries})
+	}
+	if len(entries) == 0 {
+		if o.RunID != 0 {
+			fmt.Fprintf(f.IO.ErrOut, "Run %d made no changes.\n", o.RunID)
+		} else {
+			fmt.Fprintln(f.IO.ErrOut, "No changes journaled yet.")
+		}
+		return nil
+	}
+	rows := make([][]string, 0, len(entries))
+	for _, e := range entries {
+		rows = append(rows, []string{e.At.UTC().Format("2006-01-02 15:04:05"), strconv.FormatInt(e.RunID, 10), e.Account, e.Region,
+			e.Table, e.Action, stateString(e.Before), stateString(e.After), e.Result, shortCaller(e.Caller), e.Error})
+	}
+	return report.Table(f.IO.Out, report.Style{Aligned: f.IO.IsStdoutTTY()},
+		[]string{"AT (UTC)", "RUN", "ACCOUNT", "REGION", "TABLE", "ACTION", "BEFORE", "AFTER", "RESULT", "CALLER", "ERROR"}, rows)
+}
+
+// checkRunExists returns an ExitNoMatch error when run id is not in db.
+func checkRunExists(ctx context.Context, db store.Store, id int64) error {
+	if db == nil {
+		return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("no run %d: the history database does not exist yet", id)}
+	}
+	runs, err := db.Runs(ctx, "", math.MaxInt32)
+	if err != nil {
+		return fmt.Errorf("read history from %s: %w", db.Path(), err)
+	}
+	if slices.ContainsFunc(runs, func(r store.Run) bool { return r.ID == id }) {
+		return nil
+	}
+	return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("no run %d in %s; `pitrguard history` lists the runs", id, db.Path())}
 }
 
 func stateString(raw json.RawMessage) string {
@@ -197,45 +314,54 @@ func newDrillsHistoryCmd(f *Factory, g *GlobalOptions) *cobra.Command {
   pitrguard history drills --format json > drill-evidence.json`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if limit < 1 || (format != "table" && format != "json") {
-				return FlagErrorf("--limit must be at least 1 and --format table or json")
+			if limit < 1 {
+				return FlagErrorf("--limit must be at least 1, got %d", limit)
+			}
+			if err := checkFormat(format, "table", "json"); err != nil {
+				return err
 			}
 			if g.NoStore {
 				return FlagErrorf("drills are read from the history database; drop --no-store")
 			}
-			db, err := f.openStore(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			defer db.Close()
-			ds, err := db.Drills(cmd.Context(), limit)
-			if err != nil {
-				return fmt.Errorf("read drills from %s: %w", db.Path(), err)
-			}
-			if ds == nil {
-				ds = []store.Drill{}
-			}
-			if format == "json" {
-				return report.WriteJSON(f.IO.Out, map[string]any{"schema_version": report.SchemaVersion, "drills": ds})
-			}
-			if len(ds) == 0 {
-				fmt.Fprintln(f.IO.ErrOut, "No drills recorded yet. Run `pitrguard drill`.")
-				return nil
-			}
-			rows := make([][]string, 0, len(ds))
-			for _, d := range ds {
-				rp := "-"
-				if d.RestorePoint != nil {
-					rp = d.RestorePoint.UTC().Format("2006-01-02 15:04:05")
-				}
-				rows = append(rows, []string{d.StartedAt.UTC().Format("2006-01-02 15:04:05"), d.Account, d.Region, d.Table, rp,
-					strings.ToUpper(d.Result), fmt.Sprintf("%.1f", d.RestoreSeconds), fmt.Sprintf("%.1f", d.TotalSeconds), d.Cleanup})
-			}
-			return report.Table(f.IO.Out, report.Style{Aligned: f.IO.IsStdoutTTY()},
-				[]string{"STARTED (UTC)", "ACCOUNT", "REGION", "TABLE", "RESTORE POINT", "RESULT", "RESTORE_S", "TOTAL_S", "CLEANUP"}, rows)
+			return drillsHistoryRun(cmd.Context(), f, g, limit, format)
 		},
 	}
 	cmd.Flags().IntVar(&limit, "limit", 50, "how many drills to list")
-	cmd.Flags().StringVarP(&format, "format", "f", "table", "output format: table or json")
+	formatFlag(cmd, &format, "table", "json")
 	return cmd
+}
+
+func drillsHistoryRun(ctx context.Context, f *Factory, g *GlobalOptions, limit int, format string) error {
+	db, err := openHistory(ctx, f, g)
+	if err != nil {
+		return err
+	}
+	defer closeStore(db)
+	var ds []store.Drill
+	if db != nil {
+		if ds, err = db.Drills(ctx, limit); err != nil {
+			return fmt.Errorf("read drills from %s: %w", db.Path(), err)
+		}
+	}
+	if ds == nil {
+		ds = []store.Drill{}
+	}
+	if format == "json" {
+		return report.WriteJSON(f.IO.Out, map[string]any{"schema_version": report.SchemaVersion, "drills": ds})
+	}
+	if len(ds) == 0 {
+		fmt.Fprintln(f.IO.ErrOut, "No drills recorded yet. Run `pitrguard drill`.")
+		return nil
+	}
+	rows := make([][]string, 0, len(ds))
+	for _, d := range ds {
+		rp := "-"
+		if d.RestorePoint != nil {
+			rp = d.RestorePoint.UTC().Format("2006-01-02 15:04:05")
+		}
+		rows = append(rows, []string{d.StartedAt.UTC().Format("2006-01-02 15:04:05"), d.Account, d.Region, d.Table, rp,
+			strings.ToUpper(d.Result), fmt.Sprintf("%.1f", d.RestoreSeconds), fmt.Sprintf("%.1f", d.TotalSeconds), d.Cleanup})
+	}
+	return report.Table(f.IO.Out, report.Style{Aligned: f.IO.IsStdoutTTY()},
+		[]string{"STARTED (UTC)", "ACCOUNT", "REGION", "TABLE", "RESTORE POINT", "RESULT", "RESTORE_S", "TOTAL_S", "CLEANUP"}, rows)
 }

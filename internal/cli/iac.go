@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -11,23 +12,33 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pitrguard/pitrguard/internal/config"
+	"github.com/pitrguard/pitrguard/internal/iac"
 	"github.com/pitrguard/pitrguard/internal/iacscan"
+	"github.com/pitrguard/pitrguard/internal/policy"
 	"github.com/pitrguard/pitrguard/internal/report"
 )
 
 type iacOptions struct {
-	Vars       []string
-	VarFiles   []string
-	Params     []string
-	ParamsFile string
-	MinDays    int
-	ConfigFile string
-	Tier       string
-	Format     string
-	Output     string
-	FailOn     []string
-	DryRun     bool
+	Vars        []string
+	VarFiles    []string
+	Params      []string
+	ParamsFile  string
+	MinDays     int
+	ConfigFile  string
+	Tier        string
+	Format      string
+	Output      string
+	FailOn      []string
+	DryRun      bool
+	MaxFileSize string
 }
+
+// iacFailOn are the --fail-on values of iac scan (docs/conventions.md).
+var iacFailOn = []string{"non-compliant", "unknown", "conditional"}
+
+// notForIAC are inherited flags that mean nothing to iac, which reads files
+// only: no AWS call, no history.
+var notForIAC = []string{"profile", "region", "endpoint-url", "db", "no-store", "max-attempts", "retry-max-backoff"}
 
 func newIACCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
@@ -36,15 +47,52 @@ func newIACCmd(f *Factory) *cobra.Command {
 		Short:   "Scan and fix Terraform, CloudFormation, SAM, CDK output and plans for PITR",
 		Long: `iac checks infrastructure code for DynamoDB point-in-time recovery: Terraform
 (aws_dynamodb_table and each replica {} block, aws_dynamodb_table_replica;
-variables, tfvars, locals, count, for_each, dynamic blocks, local modules and
-registry modules in .terraform/modules), Terraform plan JSON, CloudFormation
-and SAM (Table, GlobalTable replicas, SimpleTable; parameters, Conditions,
-Fn::If, AWS::NoValue), CDK output (cdk.out/*.template.json) and the resources
-of serverless.yml. Unresolvable values are UNKNOWN with the deciding input;
-values that differ by input are CONDITIONAL, saying which.`,
+.tf and .tf.json, override files, variables, tfvars, locals, count, for_each,
+dynamic blocks, local modules (with count and for_each) and registry modules
+in .terraform/modules), Terraform plan JSON, CloudFormation and SAM (Table,
+GlobalTable replicas, SimpleTable; parameters, Mappings, Conditions, Fn::If,
+Fn::FindInMap, Fn::Select, Fn::Sub, Fn::Join, AWS::NoValue), CDK output
+(cdk.out/*.template.json) and the resources of serverless.yml.
+
+Each table and replica is judged by the same policy as the audit (tiers,
+exemptions, require_pitr, min_recovery_days; --config, else ./pitrguard.yaml,
+else the built-in defaults), tiered by its literal name and tags. The account
+and, for most tables, the region are those it is deployed to, so a tier or
+exemption that reads them (or a name or tag that is an unresolved expression)
+makes the verdict UNKNOWN when it would change it. Unresolvable values are
+UNKNOWN with the deciding input; values that differ by input are CONDITIONAL,
+saying which.
+
+Only regular files are read, each up to --max-file-size; a symbolic link is
+followed only when its target is inside a scanned path, so a scan of an
+untrusted pull request stays bounded.`,
 	}
+	hideNotForIAC(cmd)
 	cmd.AddCommand(newIACScanCmd(f), newIACFixCmd(f))
 	return cmd
+}
+
+// hideNotForIAC keeps the AWS and history flags out of iac's help. (They are
+// root persistent flags; refusing them is done in checkNotForIAC.)
+func hideNotForIAC(cmd *cobra.Command) {
+	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
+		for _, name := range notForIAC {
+			if fl := c.InheritedFlags().Lookup(name); fl != nil {
+				fl.Hidden = true
+			}
+		}
+		c.Root().HelpFunc()(c, args)
+	})
+}
+
+// checkNotForIAC refuses an AWS or history flag given to an iac command.
+func checkNotForIAC(c *cobra.Command) error {
+	for _, name := range notForIAC {
+		if fl := c.Flags().Lookup(name); fl != nil && fl.Changed {
+			return FlagErrorf("--%s does not apply to %s: it reads files only (no AWS call, no history)", name, c.CommandPath())
+		}
+	}
+	return nil
 }
 
 func addIACFlags(cmd *cobra.Command, o *iacOptions) {
@@ -53,65 +101,79 @@ func addIACFlags(cmd *cobra.Command, o *iacOptions) {
 	fl.StringArrayVar(&o.VarFiles, "var-file", nil, "Terraform .tfvars file (repeatable; terraform.tfvars and *.auto.tfvars are read anyway)")
 	fl.StringArrayVar(&o.Params, "param", nil, "CloudFormation parameter, k=v (repeatable; overrides Default)")
 	fl.StringVar(&o.ParamsFile, "params-file", "", "CloudFormation parameters JSON file")
-	fl.IntVar(&o.MinDays, "min-recovery-days", 0, "also fail recovery windows shorter than this (1–35)")
-	fl.StringVar(&o.ConfigFile, "config", "", "policy file; with --tier, that tier's min_recovery_days is the window rule")
-	fl.StringVar(&o.Tier, "tier", "", "tier of the policy file whose min_recovery_days applies")
+	fl.IntVar(&o.MinDays, "min-recovery-days", 0, "also fail recovery windows shorter than this (1–35), on top of the policy's tiers")
+	fl.StringVar(&o.ConfigFile, "config", "", "policy file (default: ./pitrguard.yaml if present, else built-in defaults): tiers, exemptions and min_recovery_days judge IaC as they judge live tables")
+	fl.StringVar(&o.MaxFileSize, "max-file-size", iac.FormatSize(iac.DefaultMaxFileBytes), "largest file read (e.g. 10MB, 512KB); a larger file is reported, not read")
 }
 
-func (o *iacOptions) build(f *Factory) (iacscan.Options, error) {
-	so := iacscan.Options{Vars: map[string]string{}, Params: map[string]string{}, VarFiles: o.VarFiles, Now: f.Now()}
+// build turns the flags into scan options; bad input is a usage error (2).
+func (o *iacOptions) build(f *Factory) (iacscan.Options, *config.Config, error) {
+	so := iacscan.Options{Vars: map[string]string{}, Params: map[string]string{}, VarFiles: o.VarFiles, Now: f.Now(), Env: map[string]string{}}
+	// Terraform reads TF_VAR_name before any tfvars file; so does the scan.
+	for _, kv := range os.Environ() {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "TF_VAR_") && len(k) > len("TF_VAR_") {
+			so.Env[strings.TrimPrefix(k, "TF_VAR_")] = v
+		}
+	}
 	if wd, err := os.Getwd(); err == nil {
 		so.Base = wd
 	}
+	max, err := iac.ParseSize(o.MaxFileSize)
+	if err != nil {
+		return so, nil, FlagErrorf("--max-file-size %v", err)
+	}
+	so.MaxFileBytes = max
+	// Explicit files are checked before anything is read: a FIFO or a device
+	// would block or never end (issue 16 #2).
+	explicit := iac.Limits{MaxBytes: max, Roots: []string{string(filepath.Separator)}}
 	for _, kv := range o.Vars {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return so, FlagErrorf("--var %q: write it as name=value", kv)
+			return so, nil, FlagErrorf("--var %q: write it as name=value", kv)
 		}
 		so.Vars[k] = v
 	}
 	if o.ParamsFile != "" {
-		ps, err := iacscan.LoadParams(o.ParamsFile)
+		if err := explicit.CheckFile(o.ParamsFile); err != nil {
+			return so, nil, FlagErrorf("--params-file %v", err)
+		}
+		ps, err := iacscan.LoadParams(o.ParamsFile, max)
 		if err != nil {
-			return so, &ExitError{Code: ExitUsage, Err: err}
+			return so, nil, &ExitError{Code: ExitUsage, Err: err}
 		}
 		so.Params = ps
 	}
 	for _, kv := range o.Params {
 		k, v, ok := strings.Cut(kv, "=")
 		if !ok || k == "" {
-			return so, FlagErrorf("--param %q: write it as Name=value", kv)
+			return so, nil, FlagErrorf("--param %q: write it as Name=value", kv)
 		}
 		so.Params[k] = v
 	}
 	for _, vf := range o.VarFiles {
-		if _, err := os.Stat(vf); err != nil {
-			return so, FlagErrorf("--var-file %s: %v", vf, err)
+		if err := explicit.CheckFile(vf); err != nil {
+			return so, nil, FlagErrorf("--var-file %v", err)
 		}
 	}
 	if o.MinDays < 0 || o.MinDays > 35 {
-		return so, FlagErrorf("--min-recovery-days must be 1 to 35")
+		return so, nil, FlagErrorf("--min-recovery-days must be 1 to 35")
 	}
 	so.Rules.MinRecoveryDays = o.MinDays
-	if o.Tier != "" {
-		cfg, err := config.Load(o.ConfigFile)
-		if err != nil {
-			return so, &ExitError{Code: ExitUsage, Err: fmt.Errorf("policy file: %w", err)}
-		}
-		found := false
-		for _, t := range cfg.Tiers {
-			if strings.EqualFold(t.Name, o.Tier) {
-				found = true
-				if so.Rules.MinRecoveryDays == 0 {
-					so.Rules.MinRecoveryDays = t.MinRecoveryDays
-				}
-			}
-		}
-		if !found {
-			return so, FlagErrorf("--tier %q is not a tier of %s", o.Tier, cfg.Source)
+	policyFile := o.ConfigFile
+	if policyFile == "" {
+		policyFile = config.DefaultFile
+	}
+	if _, err := os.Lstat(policyFile); err == nil || o.ConfigFile != "" {
+		if err := explicit.CheckFile(policyFile); err != nil {
+			return so, nil, FlagErrorf("--config %v", err)
 		}
 	}
-	return so, nil
+	cfg, err := loadConfig(o.ConfigFile)
+	if err != nil {
+		return so, nil, err
+	}
+	so.Rules.Policy = policy.New(cfg, f.Now())
+	return so, cfg, nil
 }
 
 func newIACScanCmd(f *Factory) *cobra.Command {
@@ -119,30 +181,59 @@ func newIACScanCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "scan PATH...",
 		Short: "Report the PITR verdict of every DynamoDB table and replica in IaC files",
+		Long: `scan reports one verdict per table and replica: PASS, FAIL, EXEMPT (a policy
+exemption), UNKNOWN, CONDITIONAL (differs by input), NOT_APPLICABLE (not
+created) or SUPPRESSED (an in-file directive), with the policy tier.
+
+Exit codes: 0 nothing matched --fail-on; 3 a finding matched --fail-on
+(default non-compliant: any FAIL); 2 bad flags, or a file that could not be
+read or parsed (the others are still reported); 5 no IaC file under the
+paths, or no finding in the --tier given; 130 interrupted.`,
 		Example: `  pitrguard iac scan .
   pitrguard iac scan infra/ --var-file prod.tfvars --format sarif --output pitrguard.sarif
-  pitrguard iac scan template.yaml --param Env=prod --fail-on unknown
-  pitrguard iac scan cdk.out/ plan.json --min-recovery-days 14
+  pitrguard iac scan template.yaml --param Env=prod --fail-on non-compliant,unknown
+  pitrguard iac scan cdk.out/ plan.json --config pitrguard.yaml --tier critical
 
 Suppress a finding with a reason (and optionally an end date):
   # pitrguard:ignore rebuilt nightly from S3 until=2027-03-31
 Peers' directives are honoured too (checkov CKV_AWS_28/165, trivy/tfsec
 AVD-AWS-0024, kics-scan ignore-block, cfn_nag W78, cfn-guard DYNAMODB_PITR_ENABLED).`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(_ *cobra.Command, paths []string) error {
-			if !slices.Contains(iacscan.Formats, o.Format) {
-				return FlagErrorf("--format %q is not supported; use one of: %s", o.Format, strings.Join(iacscan.Formats, ", "))
+		RunE: func(c *cobra.Command, paths []string) error {
+			if err := checkNotForIAC(c); err != nil {
+				return err
 			}
-			for _, v := range o.FailOn {
-				if v != "unknown" {
-					return FlagErrorf("--fail-on %q is not supported; use unknown (FAIL always fails)", v)
-				}
+			if o.Format == "text" {
+				fmt.Fprintln(f.IO.ErrOut, "warning: --format text is deprecated; use --format table")
+				o.Format = "table"
 			}
-			so, err := o.build(f)
+			if err := checkFormat(o.Format, iacscan.Formats...); err != nil {
+				return err
+			}
+			fail, err := parseIACFailOn(o.FailOn)
 			if err != nil {
 				return err
 			}
-			r := iacscan.Scan(paths, so)
+			if err := checkOutputPath("output", o.Output); err != nil {
+				return err
+			}
+			so, cfg, err := o.build(f)
+			if err != nil {
+				return err
+			}
+			if o.Tier != "" && !hasTier(cfg, o.Tier) {
+				return FlagErrorf("--tier %q is not a tier of %s (tiers: %s)", o.Tier, cfg.Source, strings.Join(tierNames(cfg), ", "))
+			}
+			r := iacscan.ScanContext(c.Context(), paths, so)
+			if r.Interrupted {
+				return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted: the scan did not finish")}
+			}
+			if r.Scanned == 0 && len(r.Errors) == 0 {
+				return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("no Terraform, CloudFormation, SAM, CDK output, serverless.yml or plan file under %s: nothing to scan", strings.Join(paths, ", "))}
+			}
+			if o.Tier != "" {
+				r.KeepTier(o.Tier)
+			}
 			if err := writeOutput(f, o.Output, func(w io.Writer) error { return writeIAC(f, w, o.Format, o.Output != "", r) }); err != nil {
 				return err
 			}
@@ -150,24 +241,60 @@ AVD-AWS-0024, kics-scan ignore-block, cfn_nag W78, cfn-guard DYNAMODB_PITR_ENABL
 				fmt.Fprintf(f.IO.ErrOut, "error: %s:%d: %s\n", e.File, e.Line, e.Message)
 			}
 			s := r.Summary
-			if o.Format == "text" {
-				fmt.Fprintf(f.IO.ErrOut, "\n%d pass, %d fail, %d unknown, %d conditional, %d not applicable, %d suppressed, %d info\n",
-					s.Pass, s.Fail, s.Unknown, s.Conditional, s.NotApplicable, s.Suppressed, s.Info)
+			if o.Format == "table" {
+				fmt.Fprintf(f.IO.ErrOut, "\n%d pass, %d fail, %d exempt, %d unknown, %d conditional, %d not applicable, %d suppressed, %d info\n",
+					s.Pass, s.Fail, s.Exempt, s.Unknown, s.Conditional, s.NotApplicable, s.Suppressed, s.Info)
 			}
 			switch {
 			case len(r.Errors) > 0:
-				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d file(s) could not be parsed (the others were scanned)", len(r.Errors))}
-			case s.Fail > 0 || (len(o.FailOn) > 0 && s.Unknown+s.Conditional > 0):
+				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d file(s) could not be read or parsed (the others were scanned)", len(r.Errors))}
+			case o.Tier != "" && len(r.Findings) == 0:
+				return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("no table or replica is in tier %q", o.Tier)}
+			case (fail["non-compliant"] && s.Fail > 0) || (fail["unknown"] && s.Unknown+s.Conditional > 0) || (fail["conditional"] && s.Conditional > 0):
 				return &ExitError{Code: ExitFindings}
 			}
 			return nil
 		},
 	}
 	addIACFlags(cmd, o)
-	cmd.Flags().StringVarP(&o.Format, "format", "f", "text", "output format: text, json, sarif or junit")
-	cmd.Flags().StringVarP(&o.Output, "output", "o", "", "write the report to this file")
-	cmd.Flags().StringSliceVar(&o.FailOn, "fail-on", nil, "also exit 3 on UNKNOWN and CONDITIONAL findings (unknown)")
+	formatFlag(cmd, &o.Format, iacscan.Formats...)
+	outputFlag(cmd, &o.Output, "the report")
+	cmd.Flags().StringSliceVar(&o.FailOn, "fail-on", []string{"non-compliant"}, "exit 3 when findings have these verdicts: non-compliant (alias fail), unknown (UNKNOWN and CONDITIONAL), conditional (comma-separated)")
+	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions(iacFailOn, cobra.ShellCompDirectiveNoFileComp))
+	cmd.Flags().StringVar(&o.Tier, "tier", "", "report only the tables and replicas of this policy tier (exit 5 when there is none)")
 	return cmd
+}
+
+// parseIACFailOn reads --fail-on: non-compliant (or its IaC alias fail),
+// unknown (UNKNOWN and CONDITIONAL, as before) and conditional.
+func parseIACFailOn(vs []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for _, v := range vs {
+		v = strings.ToLower(strings.TrimSpace(v))
+		if v == "fail" {
+			v = "non-compliant"
+		}
+		if !slices.Contains(iacFailOn, v) {
+			return nil, FlagErrorf("--fail-on %q is not supported; use %s (comma-separated)", v, orList(iacFailOn))
+		}
+		out[v] = true
+	}
+	return out, nil
+}
+
+func hasTier(cfg *config.Config, name string) bool {
+	return slices.ContainsFunc(tierNames(cfg), func(n string) bool { return strings.EqualFold(n, name) })
+}
+
+func tierNames(cfg *config.Config) []string {
+	var out []string
+	for _, t := range cfg.Tiers {
+		out = append(out, t.Name)
+	}
+	if !slices.ContainsFunc(out, func(n string) bool { return strings.EqualFold(n, cfg.DefaultTier) }) {
+		out = append(out, cfg.DefaultTier)
+	}
+	return out
 }
 
 func writeIAC(f *Factory, w io.Writer, format string, toFile bool, r *iacscan.Report) error {
@@ -194,19 +321,32 @@ PointInTimeRecoverySpecification in CloudFormation (YAML and JSON, keeping
 comments, order and indentation), and for a value driven by a variable,
 parameter or module input changes that default or input rather than inlining
 true. Conditionals are never rewritten: they are listed for a person. Each
-edit is re-parsed and re-scanned, and kept only if the resource then passes;
-files are replaced atomically. Running fix twice changes nothing the second time.`,
+edit is tried on a temporary copy, re-parsed and re-scanned, and kept only if
+the resource then passes; files are replaced atomically. Running fix twice
+changes nothing the second time.
+
+fix writes only files that are among the PATHs given, or under them, once
+symbolic links are resolved: an edit elsewhere (a --var-file outside them, a
+module outside them) is refused and listed for a person. With --dry-run
+nothing is written anywhere.`,
 		Example: `  pitrguard iac fix . --dry-run      # show the diff
-  pitrguard iac fix infra/ templates/`,
+  pitrguard iac fix infra/ templates/
+  pitrguard iac fix infra/ envs/prod.tfvars --var-file envs/prod.tfvars`,
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(_ *cobra.Command, paths []string) error {
-			so, err := o.build(f)
+		RunE: func(c *cobra.Command, paths []string) error {
+			if err := checkNotForIAC(c); err != nil {
+				return err
+			}
+			so, _, err := o.build(f)
 			if err != nil {
 				return err
 			}
 			res, err := iacscan.Fix(paths, so, o.DryRun)
 			if err != nil {
 				return err
+			}
+			if res.Remaining.Scanned == 0 && len(res.Remaining.Errors) == 0 {
+				return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("no Terraform, CloudFormation, SAM, CDK output, serverless.yml or plan file under %s: nothing to fix", strings.Join(paths, ", "))}
 			}
 			for _, c := range res.Changes {
 				name := relPath(c.File)
@@ -220,13 +360,16 @@ files are replaced atomically. Running fix twice changes nothing the second time
 			for _, m := range res.Manual {
 				fmt.Fprintf(f.IO.ErrOut, "needs a person: %s\n", m)
 			}
+			for _, e := range res.Remaining.Errors {
+				fmt.Fprintf(f.IO.ErrOut, "error: %s:%d: %s\n", e.File, e.Line, e.Message)
+			}
 			verb := "Fixed"
 			if o.DryRun {
 				verb = "Would change"
 			}
 			fmt.Fprintf(f.IO.ErrOut, "%s %d file(s); %d finding(s) left for a person.\n", verb, len(res.Changes), len(res.Manual))
 			if len(res.Remaining.Errors) > 0 {
-				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d file(s) could not be parsed", len(res.Remaining.Errors))}
+				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d file(s) could not be read or parsed", len(res.Remaining.Errors))}
 			}
 			if !o.DryRun && res.Remaining.Summary.Fail > 0 {
 				return &ExitError{Code: ExitFindings}
@@ -235,7 +378,10 @@ files are replaced atomically. Running fix twice changes nothing the second time
 		},
 	}
 	addIACFlags(cmd, o)
-	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print a unified diff instead of writing")
+	cmd.Flags().BoolVar(&o.DryRun, "dry-run", false, "print a unified diff instead of writing (nothing is written anywhere)")
+	// --tier used to pick the window rule; the policy now tiers each resource.
+	cmd.Flags().StringVar(&o.Tier, "tier", "", "")
+	_ = cmd.Flags().MarkDeprecated("tier", "fix follows the policy's tiers (--config); --tier is ignored")
 	return cmd
 }
 

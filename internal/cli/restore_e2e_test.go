@@ -115,6 +115,7 @@ func TestRestoreLatestReconciles(t *testing.T) {
 	db := sourceTable(t, e, "T")
 	before := readState(t, db, "T")
 	e.proxy.Clear()
+	e.proxy.Add(insightsOff())
 	r := e.run(t, "restore", "--table", "T", "--region", "us-east-1", "--latest", "--target", "T-r", "--yes", "--format", "json")
 	if r.code != ExitOK {
 		t.Fatalf("exit %d\n%s\n%s", r.code, r.out, r.errOut)
@@ -240,6 +241,7 @@ func TestRestoreErrorsMapped(t *testing.T) {
 func TestRestoreWaitsForCreating(t *testing.T) {
 	e := newEnv(t, 0)
 	e.tables(t, mgmt, "us-east-1", testaws.TableSpec{Name: "orders", PITR: true, Items: 2})
+	e.proxy.Add(insightsOff())
 	// The first DescribeTable of orders-a is the check that the name is free.
 	e.proxy.Add(&testaws.Rule{Op: "DescribeTable", Table: "orders-a", Times: 5, Mutate: testaws.SetTableStatus("CREATING")})
 	r := e.run(t, "restore", "--table", "orders", "--region", "us-east-1", "--latest", "--target", "orders-a", "--yes", "--format", "json", "--poll", "50ms")
@@ -259,9 +261,10 @@ func TestRestoreWaitsForCreating(t *testing.T) {
 	if res := decodeRestore(t, r); res.Status != "restoring" {
 		t.Errorf("status %s", res.Status)
 	}
-	// Resume: reconcile only.
+	// Resume: reconcile only (a change like any other: --yes without a terminal).
 	e.proxy.Clear()
-	r = e.run(t, "restore", "--table", "orders", "--region", "us-east-1", "--reconcile-only", "--target", "orders-b", "--format", "json")
+	e.proxy.Add(insightsOff())
+	r = e.run(t, "restore", "--table", "orders", "--region", "us-east-1", "--reconcile-only", "--target", "orders-b", "--format", "json", "--yes")
 	if r.code != ExitOK || e.proxy.Count("RestoreTableToPointInTime") != 0 {
 		t.Fatalf("reconcile-only: exit %d %s", r.code, r.errOut)
 	}
@@ -371,6 +374,7 @@ func TestRestoreCrossRegion(t *testing.T) {
 	e := newEnv(t, 0)
 	e.tables(t, mgmt, "us-east-1", testaws.TableSpec{Name: "orders", PITR: true, RecoveryDays: 10, Items: 4, Tags: map[string]string{"team": "x"}})
 	var req map[string]any
+	e.proxy.Add(insightsOff())
 	e.proxy.Add(&testaws.Rule{Op: "RestoreTableToPointInTime", Region: "eu-west-1", Respond: func(in map[string]any) map[string]any {
 		req = in
 		if err := e.seed.CreateTables(context.Background(), mgmt, "eu-west-1", []testaws.TableSpec{{Name: "orders-eu"}}); err != nil {

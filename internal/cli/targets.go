@@ -39,6 +39,8 @@ func addTargetFlags(cmd *cobra.Command, t *TargetOptions) {
 }
 
 var (
+	// regionRE is the shape of a region name. Scans check names against the
+	// SDK's partition metadata instead (checkRegions, awsx.CheckRegion).
 	regionRE     = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
 	roleNameRE   = regexp.MustCompile(`^[\w+=,.@/-]+$`)
 	externalIDRE = regexp.MustCompile(`^[\w+=,.@:/-]+$`)
@@ -57,26 +59,11 @@ func (t *TargetOptions) validate() (inventory.Scope, error) {
 		}
 		s.Accounts = append(s.Accounts, a)
 	}
-	all := false
-	for _, r := range t.Regions {
-		r = strings.TrimSpace(strings.ToLower(r))
-		switch {
-		case r == "all":
-			all = true
-		case regionRE.MatchString(r):
-			s.Regions = append(s.Regions, r)
-		default:
-			return s, FlagErrorf("--regions: %q is not a region name (e.g. us-east-1) or `all`", r)
-		}
+	regions, err := checkRegions(t.Regions)
+	if err != nil {
+		return s, err
 	}
-	if all && len(s.Regions) > 0 {
-		return s, FlagErrorf("--regions: `all` cannot be combined with named regions")
-	}
-	if len(s.Regions) == 0 && !all {
-		return s, FlagErrorf("--regions is empty; name regions or use `all`")
-	}
-	slices.Sort(s.Regions)
-	s.Regions = slices.Compact(s.Regions)
+	s.Regions = regions
 	if !roleNameRE.MatchString(t.RoleName) || len(t.RoleName) > 512 {
 		return s, FlagErrorf("--role-name %q is not a valid IAM role name (or path/name)", t.RoleName)
 	}
@@ -84,6 +71,39 @@ func (t *TargetOptions) validate() (inventory.Scope, error) {
 		return s, FlagErrorf("--external-id must be 2–1224 characters of letters, digits and +=,.@:/-")
 	}
 	return s, nil
+}
+
+// checkRegions reads --regions: `all` (nil: every enabled region), or region
+// names that the AWS SDK's partition metadata knows, all in one partition
+// (one identity cannot reach two partitions). The result is sorted.
+func checkRegions(in []string) ([]string, error) {
+	all := false
+	var out []string
+	for _, r := range in {
+		r = strings.TrimSpace(strings.ToLower(r))
+		if r == "all" {
+			all = true
+			continue
+		}
+		if err := awsx.CheckRegion(r); err != nil {
+			return nil, FlagErrorf("--regions: %v; name regions or use `all`", err)
+		}
+		out = append(out, r)
+	}
+	if all && len(out) > 0 {
+		return nil, FlagErrorf("--regions: `all` cannot be combined with named regions")
+	}
+	if len(out) == 0 && !all {
+		return nil, FlagErrorf("--regions is empty; name regions or use `all`")
+	}
+	slices.Sort(out)
+	out = slices.Compact(out)
+	for _, r := range out[min(1, len(out)):] {
+		if p, q := awsx.PartitionOf(out[0]), awsx.PartitionOf(r); p != q {
+			return nil, FlagErrorf("--regions: %s is in partition %s and %s in %s; one run covers one partition", out[0], p, r, q)
+		}
+	}
+	return out, nil
 }
 
 func describeScope(s inventory.Scope) string {

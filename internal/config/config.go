@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -34,6 +35,8 @@ type Config struct {
 	DefaultTier string      `yaml:"default_tier"`
 	OwnerTags   []string    `yaml:"owner_tags"`
 	Exemptions  []Exemption `yaml:"exemptions"`
+	// Notify routes alerts to channels (notify.go); nil without a notify: section.
+	Notify *Notify `yaml:"notify"`
 
 	// Source is the file the config came from ("built-in defaults" without one).
 	Source string `yaml:"-"`
@@ -55,6 +58,7 @@ type Tier struct {
 	Description string `yaml:"description"`
 
 	line int
+	node *yaml.Node // the tier's mapping in the file, for key lines in errors
 }
 
 // Match selects tables. Within one kind (tags, names, accounts, regions) any
@@ -82,6 +86,7 @@ type Exemption struct {
 	Expires *Date  `yaml:"expires"`
 
 	line int
+	node *yaml.Node
 }
 
 // RequiresPITR reports whether tables in the tier must have PITR enabled.
@@ -217,6 +222,7 @@ func Parse(name string, data []byte) (*Config, error) {
 	_ = yaml.Unmarshal(data, &root) // already decoded once: cannot fail
 	cfg.Source = name
 	setLines(&cfg, &root)
+	setNotifyLines(&cfg, &root)
 	if err := cfg.validate(name); err != nil {
 		return nil, err
 	}
@@ -263,40 +269,10 @@ func (c *Config) validate(file string) error {
 		case t.Name == "":
 			add(t.line, "tier %d has no name; add `name: <tier>`", i+1)
 		case seen[strings.ToLower(t.Name)]:
-			add(t.line, "tier %q is defined twice; tier names must be unique", t.Name)
+			add(keyLine(t.node, t.line, "name"), "tier %q is defined twice; tier names must be unique", t.Name)
 		}
 		seen[strings.ToLower(t.Name)] = true
-		if t.MinRecoveryDays != 0 && (t.MinRecoveryDays < MinRecoveryDays || t.MinRecoveryDays > MaxRecoveryDays) {
-			add(t.line, "tier %q: min_recovery_days is %d; DynamoDB allows a recovery period of %d to %d days", t.Name, t.MinRecoveryDays, MinRecoveryDays, MaxRecoveryDays)
-		}
-		if !t.RequiresPITR() && t.MinRecoveryDays != 0 {
-			add(t.line, "tier %q sets min_recovery_days but require_pitr is false; remove one of them", t.Name)
-		}
-		for _, n := range t.Match.Names {
-			if err := glob.Validate(n); err != nil {
-				add(t.line, "tier %q: bad name pattern %q: %v", t.Name, n, err)
-			}
-		}
-		for _, r := range t.Match.Regions {
-			if err := glob.Validate(r); err != nil {
-				add(t.line, "tier %q: bad region pattern %q: %v", t.Name, r, err)
-			}
-		}
-		for _, a := range t.Match.Accounts {
-			if !IsAccountID(a) {
-				add(t.line, "tier %q: %q is not a 12-digit AWS account id", t.Name, a)
-			}
-		}
-		for k, vs := range t.Match.Tags {
-			if k == "" {
-				add(t.line, "tier %q: empty tag key in match.tags", t.Name)
-			}
-			for _, v := range vs {
-				if err := glob.Validate(v); err != nil {
-					add(t.line, "tier %q: bad tag value pattern %q: %v", t.Name, v, err)
-				}
-			}
-		}
+		t.validate(add)
 	}
 	for i, e := range c.Exemptions {
 		switch {
@@ -304,14 +280,86 @@ func (c *Config) validate(file string) error {
 			add(e.line, "exemption %d has no `table:` pattern", i+1)
 		default:
 			if err := glob.Validate(e.Table); err != nil {
-				add(e.line, "exemption %d: bad table pattern %q: %v", i+1, e.Table, err)
+				add(keyLine(e.node, e.line, "table"), "exemption %d: bad table pattern %q: %v", i+1, e.Table, err)
 			}
 		}
 		if strings.TrimSpace(e.Reason) == "" {
 			add(e.line, "exemption %d (%s) has no reason; every exemption must say why, e.g. `reason: rebuilt nightly from S3`", i+1, e.Table)
 		}
 	}
+	errs = append(errs, c.Notify.validate(file)...)
 	return errors.Join(errs...)
+}
+
+// validate checks one tier; each error points at the offending key's line.
+func (t Tier) validate(add func(line int, format string, args ...any)) {
+	line := func(keys ...string) int { return keyLine(t.node, t.line, keys...) }
+	// A min_recovery_days that is written must be a valid period: 0 is not
+	// "any period" (leave the key out for that), it is out of range.
+	if daysSet := keyLine(t.node, -1, "min_recovery_days") != -1 || t.MinRecoveryDays != 0; daysSet &&
+		(t.MinRecoveryDays < MinRecoveryDays || t.MinRecoveryDays > MaxRecoveryDays) {
+		add(line("min_recovery_days"), "tier %q: min_recovery_days is %d; DynamoDB allows a recovery period of %d to %d days (leave the key out for any period)", t.Name, t.MinRecoveryDays, MinRecoveryDays, MaxRecoveryDays)
+	}
+	if !t.RequiresPITR() && t.MinRecoveryDays != 0 {
+		add(line("min_recovery_days"), "tier %q sets min_recovery_days but require_pitr is false; remove one of them", t.Name)
+	}
+	for _, n := range t.Match.Names {
+		if err := glob.Validate(n); err != nil {
+			add(line("match", "names"), "tier %q: bad name pattern %q: %v", t.Name, n, err)
+		}
+	}
+	for _, r := range t.Match.Regions {
+		if err := glob.Validate(r); err != nil {
+			add(line("match", "regions"), "tier %q: bad region pattern %q: %v", t.Name, r, err)
+		}
+	}
+	for _, a := range t.Match.Accounts {
+		if !IsAccountID(a) {
+			add(line("match", "accounts"), "tier %q: %q is not a 12-digit AWS account id", t.Name, a)
+		}
+	}
+	for _, k := range sortedKeys(t.Match.Tags) {
+		if k == "" {
+			add(line("match", "tags"), "tier %q: empty tag key in match.tags", t.Name)
+		}
+		for _, v := range t.Match.Tags[k] {
+			if err := glob.Validate(v); err != nil {
+				add(line("match", "tags", k), "tier %q: bad tag value pattern %q: %v", t.Name, v, err)
+			}
+		}
+	}
+}
+
+func sortedKeys(m map[string]StringList) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// keyLine returns the line of the key at path inside the mapping n (e.g.
+// "match", "names"), or fallback when n is nil or a key is absent.
+func keyLine(n *yaml.Node, fallback int, path ...string) int {
+	line := fallback
+	for _, key := range path {
+		if n == nil || n.Kind != yaml.MappingNode {
+			return fallback
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value == key {
+				line, next = n.Content[i].Line, n.Content[i+1]
+				break
+			}
+		}
+		if next == nil {
+			return fallback
+		}
+		n = next
+	}
+	return line
 }
 
 // IsAccountID reports whether s is a 12-digit account id.
@@ -332,9 +380,9 @@ func setLines(c *Config, root *yaml.Node) {
 		for j, item := range val.Content {
 			switch {
 			case key == "tiers" && j < len(c.Tiers):
-				c.Tiers[j].line = item.Line
+				c.Tiers[j].line, c.Tiers[j].node = item.Line, item
 			case key == "exemptions" && j < len(c.Exemptions):
-				c.Exemptions[j].line = item.Line
+				c.Exemptions[j].line, c.Exemptions[j].node = item.Line, item
 			}
 		}
 	}

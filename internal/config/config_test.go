@@ -16,15 +16,18 @@ func TestParseErrors(t *testing.T) {
 		{"unknown top-level key", "tiers: []\nowners: [x]\n", []string{"p.yaml:2:", `unknown key "owners"`}},
 		{"unknown tier key", "tiers:\n  - name: a\n    min_days: 3\n", []string{"p.yaml:3:", `unknown key "min_days"`}},
 		{"unknown match key", "tiers:\n  - name: a\n    match:\n      label: x\n", []string{"p.yaml:4:", `unknown key "label"`}},
-		{"period too high", "tiers:\n  - name: a\n  - name: b\n    min_recovery_days: 36\n", []string{"p.yaml:3:", "min_recovery_days is 36", "1 to 35"}},
-		{"period negative", "tiers:\n  - name: a\n    min_recovery_days: -1\n", []string{"p.yaml:2:", "min_recovery_days is -1"}},
+		// Errors point at the offending key's line, not the tier's first line (issue 16 #6).
+		{"period too high", "tiers:\n  - name: a\n  - name: b\n    min_recovery_days: 36\n", []string{"p.yaml:4:", "min_recovery_days is 36", "1 to 35"}},
+		{"period negative", "tiers:\n  - name: a\n    min_recovery_days: -1\n", []string{"p.yaml:3:", "min_recovery_days is -1"}},
+		{"period zero", "tiers:\n  - name: a\n    match: { names: [x] }\n    min_recovery_days: 0\n", []string{"p.yaml:4:", "min_recovery_days is 0", "1 to 35", "leave the key out"}},
 		{"period not a number", "tiers:\n  - name: a\n    min_recovery_days: seven\n", []string{"p.yaml:3:", "cannot unmarshal"}},
-		{"bad name glob", "tiers:\n  - name: a\n    match: { names: [\"tmp-[\"] }\n", []string{"p.yaml:2:", `bad name pattern "tmp-["`, "unterminated"}},
-		{"bad tag glob", "tiers:\n  - name: a\n    match: { tags: { env: \"pr]d\" } }\n", []string{"p.yaml:2:", "bad tag value pattern"}},
-		{"bad account", "tiers:\n  - name: a\n    match: { accounts: [\"1234\"] }\n", []string{"p.yaml:2:", "not a 12-digit"}},
+		{"period zero, flow style", "tiers:\n  - {name: a, min_recovery_days: 0}\n", []string{"p.yaml:2:", "min_recovery_days is 0"}},
+		{"bad name glob", "tiers:\n  - name: a\n    match: { names: [\"tmp-[\"] }\n", []string{"p.yaml:3:", `bad name pattern "tmp-["`, "unterminated"}},
+		{"bad tag glob", "tiers:\n  - name: a\n    match: { tags: { env: \"pr]d\" } }\n", []string{"p.yaml:3:", "bad tag value pattern"}},
+		{"bad account", "tiers:\n  - name: a\n    match:\n      accounts: [\"1234\"]\n", []string{"p.yaml:4:", "not a 12-digit"}},
 		{"duplicate tier", "tiers:\n  - name: a\n  - name: A\n", []string{"p.yaml:3:", "defined twice"}},
 		{"tier without name", "tiers:\n  - match: {}\n", []string{"p.yaml:2:", "has no name"}},
-		{"min without pitr", "tiers:\n  - name: a\n    require_pitr: false\n    min_recovery_days: 7\n", []string{"p.yaml:2:", "require_pitr is false"}},
+		{"min without pitr", "tiers:\n  - name: a\n    require_pitr: false\n    min_recovery_days: 7\n", []string{"p.yaml:4:", "require_pitr is false"}},
 		{"bad date", "exemptions:\n  - table: x\n    reason: y\n    expires: 31/03/2027\n", []string{"p.yaml:4:", `"31/03/2027" is not a date`, "YYYY-MM-DD"}},
 		{"impossible date", "exemptions:\n  - table: x\n    reason: y\n    expires: 2027-02-30\n", []string{"p.yaml:4:", "not a date"}},
 		{"exemption without reason", "exemptions:\n  - table: x\n    owner: y\n", []string{"p.yaml:2:", "has no reason"}},
@@ -51,8 +54,8 @@ func TestParseErrors(t *testing.T) {
 
 func TestParseSeveralErrorsAtOnce(t *testing.T) {
 	_, err := Parse("p.yaml", []byte("tiers:\n  - name: a\n    min_recovery_days: 99\nexemptions:\n  - table: x\n"))
-	if err == nil || !strings.Contains(err.Error(), "p.yaml:2:") || !strings.Contains(err.Error(), "p.yaml:5:") {
-		t.Fatalf("want both errors (lines 2 and 5), got %v", err)
+	if err == nil || !strings.Contains(err.Error(), "p.yaml:3:") || !strings.Contains(err.Error(), "p.yaml:5:") {
+		t.Fatalf("want both errors (lines 3 and 5), got %v", err)
 	}
 }
 

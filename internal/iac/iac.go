@@ -7,9 +7,14 @@ package iac
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/pitrguard/pitrguard/internal/config"
+	"github.com/pitrguard/pitrguard/internal/model"
+	"github.com/pitrguard/pitrguard/internal/policy"
 )
 
 // Verdict of one resource or replica.
@@ -23,7 +28,9 @@ const (
 	Conditional   Verdict = "CONDITIONAL"
 	NotApplicable Verdict = "NOT_APPLICABLE"
 	Suppressed    Verdict = "SUPPRESSED"
-	Info          Verdict = "INFO" // known and not fixable in the template (CDK replicationRegions replicas)
+	// Exempt: a policy exemption applies (the audit's EXEMPT).
+	Exempt Verdict = "EXEMPT"
+	Info   Verdict = "INFO" // known and not fixable in the template (CDK replicationRegions replicas)
 )
 
 // Rules.
@@ -44,6 +51,11 @@ type Finding struct {
 	Reasons       []string `json:"reasons"`
 	Rule          string   `json:"rule"`
 	SuppressedBy  string   `json:"suppressed_by"`
+	// Tier is the policy tier the resource was judged in ("" when it could
+	// not be told, or when every possible tier gives the same verdict).
+	Tier string `json:"tier"`
+	// Exemption is the policy exemption that applied (or expired).
+	Exemption *policy.AppliedExemption `json:"exemption,omitempty"`
 	// Fix says how `iac fix` can make it pass (nil: not fixable automatically).
 	Fix *Fix `json:"-"`
 }
@@ -64,36 +76,166 @@ type Outcome struct {
 	Why string
 	// Schema lists configuration errors (an empty block, a bad period).
 	Schema []string
+	// ID is what the policy's tiers and exemptions read about the resource.
+	ID Identity
+}
+
+// Identity is what the policy reads about a resource to tier it and match
+// exemptions: its literal name, region and tags, each as far as the code
+// resolves it. The account (and so the ARN) is never known in code.
+type Identity struct {
+	Name string
+	// NameWhy says why the name is not known ("" when it is).
+	NameWhy string
+	// Region is the region the table lives in ("" when not known).
+	Region string
+	// Tags are the tags known.
+	Tags map[string]string
+	// TagsWhy says why the tag set is not known ("" when it is).
+	TagsWhy string
+	// UnknownTags maps tags whose values are not known to why.
+	UnknownTags map[string]string
 }
 
 // Options are the rule settings.
 type Options struct {
-	// MinRecoveryDays, if > 0, fails windows shorter than it.
+	// MinRecoveryDays, if > 0, also fails windows shorter than it (on top of
+	// the policy; --min-recovery-days).
 	MinRecoveryDays int
+	// Policy judges every resource, as it judges live tables (nil: the
+	// built-in defaults, exactly as the audit without a policy file).
+	Policy *policy.Evaluator
 }
 
-// verdictOf judges one outcome.
-func verdictOf(o Outcome, opt Options) (Verdict, []string, string) {
+var defaultPolicy = policy.New(config.Default(), time.Time{})
+
+func (o Options) evaluator() *policy.Evaluator {
+	if o.Policy != nil {
+		return o.Policy
+	}
+	return defaultPolicy
+}
+
+// Judgement is the verdict on a resource or replica.
+type Judgement struct {
+	Verdict   Verdict
+	Reasons   []string
+	Rule      string
+	Tier      string
+	Exemption *policy.AppliedExemption
+}
+
+// Set records the judgement on a finding, before the reasons it has.
+func (j Judgement) Set(f *Finding) {
+	f.Verdict, f.Rule, f.Tier, f.Exemption = j.Verdict, j.Rule, j.Tier, j.Exemption
+	f.Reasons = append(append([]string{}, j.Reasons...), f.Reasons...)
+}
+
+// verdictOf judges one outcome: configuration errors first (Terraform or
+// CloudFormation rejects them whatever the policy), then the policy's own
+// evaluation (tiers, exemptions, require_pitr, min_recovery_days) through
+// policy.EvaluateUnresolved, then --min-recovery-days on top.
+func verdictOf(o Outcome, opt Options) Judgement {
 	switch {
 	case o.Absent:
-		return NotApplicable, []string{"resource is not created" + when(o.When)}, RulePITR
-	case !o.Known:
-		return Unknown, []string{o.Why}, RulePITR
-	case len(o.Schema) > 0 && !o.Enabled:
-		return Fail, append([]string{"point-in-time recovery is not enabled"}, o.Schema...), RuleSchema
-	case len(o.Schema) > 0:
-		return Fail, o.Schema, RuleSchema
-	case !o.Enabled:
-		return Fail, []string{"point-in-time recovery is not enabled"}, RulePITR
+		return Judgement{Verdict: NotApplicable, Reasons: []string{"resource is not created" + when(o.When)}, Rule: RulePITR}
+	case o.Known && len(o.Schema) > 0 && !o.Enabled:
+		return Judgement{Verdict: Fail, Reasons: append([]string{"point-in-time recovery is not enabled"}, o.Schema...), Rule: RuleSchema}
+	case o.Known && len(o.Schema) > 0:
+		return Judgement{Verdict: Fail, Reasons: o.Schema, Rule: RuleSchema}
 	}
-	days := o.Days
-	if days == 0 {
-		days = 35
+	t := &model.Table{Name: o.ID.Name, Region: o.ID.Region, Tags: o.ID.Tags, TagsKnown: true, DescribeKnown: true,
+		PITR: model.PITR{Known: o.Known, Enabled: o.Enabled}}
+	if t.Tags == nil {
+		t.Tags = map[string]string{}
 	}
-	if opt.MinRecoveryDays > 0 && days < opt.MinRecoveryDays {
-		return Fail, []string{fmt.Sprintf("recovery period is %d days, below the minimum of %d", days, opt.MinRecoveryDays)}, RuleWindow
+	if o.Enabled {
+		t.PITR.RecoveryPeriodDays = model.RecoveryDays(int32(o.Days))
 	}
-	return Pass, []string{}, RulePITR
+	u := policy.Unresolved{Name: o.ID.NameWhy != "", Account: true, Region: o.ID.Region == "", Tags: o.ID.TagsWhy != ""}
+	for k := range o.ID.UnknownTags {
+		u.TagKeys = append(u.TagKeys, k)
+	}
+	sort.Strings(u.TagKeys)
+	res := opt.evaluator().EvaluateUnresolved(t, u)
+	j := Judgement{Rule: RulePITR, Tier: res.Tier.Name, Exemption: res.Exemption, Reasons: []string{}}
+	switch {
+	case !res.Decided && !slices.ContainsFunc(res.Possible, func(v model.Verdict) bool { return v != model.Compliant && v != model.Exempt }):
+		// Compliant or exempt: passes either way.
+		j.Verdict, j.Exemption = Pass, nil
+		j.Reasons = []string{"compliant, or exempt by a policy exemption, depending on " + strings.Join(res.Deciding, ", ") + " (" + whyUnknown(o.ID, res.Deciding) + ")"}
+	case !res.Decided:
+		j.Verdict = Unknown
+		if !o.Known {
+			j.Reasons = append(j.Reasons, o.Why)
+		}
+		var vs []string
+		for _, v := range res.Possible {
+			vs = append(vs, string(v))
+		}
+		j.Reasons = append(j.Reasons, fmt.Sprintf("the policy's verdict (%s) depends on the tier or exemption, which depends on %s, not resolvable here: %s",
+			strings.Join(vs, " or "), strings.Join(res.Deciding, ", "), whyUnknown(o.ID, res.Deciding)))
+	case res.Verdict == model.Exempt:
+		j.Verdict = Exempt
+		ex := res.Exemption
+		j.Reasons = []string{fmt.Sprintf("exempt by the policy (%s): %s", ex.Pattern, ex.Reason)}
+	case res.Verdict == model.Unknown:
+		j.Verdict, j.Reasons = Unknown, []string{o.Why}
+	case res.Verdict == model.Compliant:
+		j.Verdict = Pass
+		if !o.Enabled {
+			j.Reasons = []string{fmt.Sprintf("tier %s does not require point-in-time recovery", res.Tier.Name)}
+		}
+	default:
+		j.Verdict = Fail
+		for _, r := range res.Reasons {
+			switch r {
+			case model.ReasonPITRDisabled:
+				j.Reasons = append(j.Reasons, "point-in-time recovery is not enabled")
+			case model.ReasonPeriodBelowMinimum:
+				j.Rule = RuleWindow
+				j.Reasons = append(j.Reasons, fmt.Sprintf("recovery period is %d days, below the minimum of %d of tier %s", t.PITR.RecoveryPeriodDays, res.Tier.MinRecoveryDays, tierName(res.Tier.Name)))
+			default:
+				j.Reasons = append(j.Reasons, string(r))
+			}
+		}
+	}
+	if res.Exemption != nil && res.Exemption.Expired && j.Verdict != Exempt {
+		j.Reasons = append(j.Reasons, fmt.Sprintf("policy exemption %s expired on %s and no longer applies", res.Exemption.Pattern, res.Exemption.Expires))
+	}
+	if j.Verdict == Pass && o.Enabled && opt.MinRecoveryDays > 0 && t.PITR.RecoveryPeriodDays < opt.MinRecoveryDays {
+		j.Verdict, j.Rule = Fail, RuleWindow
+		j.Reasons = []string{fmt.Sprintf("recovery period is %d days, below the minimum of %d", t.PITR.RecoveryPeriodDays, opt.MinRecoveryDays)}
+	}
+	return j
+}
+
+func tierName(n string) string {
+	if n == "" {
+		return "(not determined)"
+	}
+	return n
+}
+
+// whyUnknown explains the deciding facts of an identity.
+func whyUnknown(id Identity, deciding []string) string {
+	var out []string
+	for _, d := range deciding {
+		switch {
+		case d == "name":
+			out = append(out, "the table name: "+id.NameWhy)
+		case d == "tags":
+			out = append(out, "the tags: "+id.TagsWhy)
+		case strings.HasPrefix(d, "tag "):
+			k := strings.TrimPrefix(d, "tag ")
+			out = append(out, "tag "+k+": "+id.UnknownTags[k])
+		case d == "account":
+			out = append(out, "the account is the one it is deployed to")
+		case d == "region":
+			out = append(out, "the region is the one it is deployed to")
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 func when(w string) string {
@@ -106,47 +248,55 @@ func when(w string) string {
 // Judge combines the possible outcomes of a resource into one verdict: all
 // the same → that verdict; some PASS and some FAIL → CONDITIONAL, saying
 // under which inputs; anything unknown → UNKNOWN with the deciding input.
-func Judge(outcomes []Outcome, opt Options) (Verdict, []string, string) {
+func Judge(outcomes []Outcome, opt Options) Judgement {
 	if len(outcomes) == 1 {
 		return verdictOf(outcomes[0], opt)
 	}
 	var byVerdict = map[Verdict][]string{}
 	var reasons []string
 	rule := RulePITR
-	for _, o := range outcomes {
-		v, rs, r := verdictOf(o, opt)
-		if v == Fail && r != RulePITR {
-			rule = r
+	js := make([]Judgement, len(outcomes))
+	tier := ""
+	for i, o := range outcomes {
+		j := verdictOf(o, opt)
+		js[i] = j
+		if j.Verdict == Fail && j.Rule != RulePITR {
+			rule = j.Rule
 		}
-		byVerdict[v] = append(byVerdict[v], o.When)
-		if v == Unknown {
-			reasons = append(reasons, rs...)
+		byVerdict[j.Verdict] = append(byVerdict[j.Verdict], o.When)
+		if j.Verdict == Unknown {
+			reasons = append(reasons, j.Reasons...)
+		}
+		if i == 0 || j.Tier == tier {
+			tier = j.Tier
+		} else {
+			tier = ""
 		}
 	}
 	if len(byVerdict) == 1 {
-		for v := range byVerdict {
-			_, rs, r := verdictOf(outcomes[0], opt)
-			return v, rs, r
-		}
+		j := js[0]
+		j.Tier = tier
+		return j
 	}
 	if _, ok := byVerdict[Unknown]; ok {
-		return Unknown, dedupe(reasons), RulePITR
+		return Judgement{Verdict: Unknown, Reasons: dedupe(reasons), Rule: RulePITR, Tier: tier}
 	}
 	// Not created under some inputs: judge it as it is whenever it exists.
 	if na := byVerdict[NotApplicable]; len(na) > 0 && len(byVerdict) == 2 {
-		for _, o := range outcomes {
-			if v, rs, r := verdictOf(o, opt); v != NotApplicable {
-				return v, append(rs, "whenever it is created (not created when "+strings.Join(dedupe(na), " or ")+")"), r
+		for _, j := range js {
+			if j.Verdict != NotApplicable {
+				j.Reasons = append(j.Reasons, "whenever it is created (not created when "+strings.Join(dedupe(na), " or ")+")")
+				return j
 			}
 		}
 	}
 	var parts []string
-	for _, v := range []Verdict{Pass, Fail, NotApplicable} {
+	for _, v := range []Verdict{Pass, Fail, Exempt, NotApplicable} {
 		if ws := byVerdict[v]; len(ws) > 0 {
 			parts = append(parts, fmt.Sprintf("%s when %s", v, strings.Join(dedupe(ws), " or ")))
 		}
 	}
-	return Conditional, parts, rule
+	return Judgement{Verdict: Conditional, Reasons: parts, Rule: rule, Tier: tier}
 }
 
 func dedupe(s []string) []string {
@@ -242,7 +392,7 @@ func commentText(l string) string {
 // Apply suppresses f with the first directive in force at now; an expired
 // pitrguard directive is not applied, and the finding says so.
 func Apply(f *Finding, ds []Directive, now time.Time) {
-	if f.Verdict == Pass || f.Verdict == NotApplicable {
+	if f.Verdict == Pass || f.Verdict == NotApplicable || f.Verdict == Exempt {
 		return
 	}
 	for _, d := range ds {

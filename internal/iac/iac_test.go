@@ -27,7 +27,8 @@ func TestJudge(t *testing.T) {
 		{"fail whenever created", []Outcome{{Known: true, When: "a"}, {Absent: true, When: "b"}}, Options{}, Fail, RulePITR},
 		{"all pass", []Outcome{{Known: true, Enabled: true, When: "a"}, {Known: true, Enabled: true, When: "b"}}, Options{}, Pass, RulePITR},
 	} {
-		v, reasons, rule := Judge(tc.outs, tc.opt)
+		j := Judge(tc.outs, tc.opt)
+		v, reasons, rule := j.Verdict, j.Reasons, j.Rule
 		if v != tc.want || rule != tc.rule {
 			t.Errorf("%s: %s %s %v, want %s %s", tc.name, v, rule, reasons, tc.want, tc.rule)
 		}

@@ -4,6 +4,7 @@ package iacscan
 
 import (
 	"cmp"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io/fs"
@@ -23,11 +24,15 @@ import (
 type Options struct {
 	VarFiles []string
 	Vars     map[string]string
-	Params   map[string]string
-	Rules    iac.Options
-	Now      time.Time
+	// Env are Terraform's TF_VAR_name environment variables (name → value).
+	Env    map[string]string
+	Params map[string]string
+	Rules  iac.Options
+	Now    time.Time
 	// Base makes reported paths relative to it (the repository root).
 	Base string
+	// MaxFileBytes caps the size of one file (0: iac.DefaultMaxFileBytes).
+	MaxFileBytes int64
 }
 
 // FileError is a file that could not be read or parsed.
@@ -46,6 +51,7 @@ type Summary struct {
 	NotApplicable int `json:"not_applicable"`
 	Suppressed    int `json:"suppressed"`
 	Info          int `json:"info"`
+	Exempt        int `json:"exempt"`
 }
 
 // Report is the JSON document of `pitrguard iac scan`.
@@ -54,15 +60,34 @@ type Report struct {
 	Findings      []iac.Finding `json:"findings"`
 	Summary       Summary       `json:"summary"`
 	Errors        []FileError   `json:"errors"`
+	// Scanned counts the Terraform modules, templates and plans read (0:
+	// the paths hold no IaC file).
+	Scanned int `json:"-"`
+	// Interrupted is set when the scan was cancelled before it finished.
+	Interrupted bool `json:"interrupted,omitempty"`
 }
 
 var skipDirs = map[string]bool{".terraform": true, "node_modules": true, ".git": true, "cdk.out.tmp": true}
 
 // Scan scans paths (files or directories, recursively).
-func Scan(paths []string, o Options) *Report {
+func Scan(paths []string, o Options) *Report { return ScanContext(context.Background(), paths, o) }
+
+// ScanContext scans paths (files or directories, recursively) until ctx
+// ends; an interrupted scan says so in Interrupted. Only regular files are
+// read, each up to the size cap; a symbolic link is followed only when its
+// target is inside a scanned tree (issue 9 #11, issue 16 #2).
+func ScanContext(ctx context.Context, paths []string, o Options) *Report {
 	r := &Report{SchemaVersion: 1, Findings: []iac.Finding{}, Errors: []FileError{}}
+	lim := o.limits(paths)
 	tfDirs := map[string]bool{}
 	var files []string
+	fileErr := func(p string, err error) {
+		msg := err.Error()
+		if fe, ok := err.(*iac.FileError); ok {
+			msg = fe.Msg
+		}
+		r.Errors = append(r.Errors, FileError{File: p, Message: msg})
+	}
 	for _, p := range paths {
 		st, err := os.Stat(p)
 		if err != nil {
@@ -70,6 +95,10 @@ func Scan(paths []string, o Options) *Report {
 			continue
 		}
 		if !st.IsDir() {
+			if err := lim.CheckFile(p); err != nil {
+				fileErr(p, err)
+				continue
+			}
 			if isTF(p) {
 				tfDirs[filepath.Dir(p)] = true
 			} else {
@@ -78,7 +107,7 @@ func Scan(paths []string, o Options) *Report {
 			continue
 		}
 		_ = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil {
+			if err != nil || ctx.Err() != nil {
 				return nil
 			}
 			if d.IsDir() {
@@ -87,19 +116,41 @@ func Scan(paths []string, o Options) *Report {
 				}
 				return nil
 			}
-			if isTF(path) {
+			iacFile := isTF(path) || isTemplateName(path)
+			if !iacFile {
+				return nil
+			}
+			if d.Type()&fs.ModeSymlink != 0 {
+				target, err := lim.Resolve(path)
+				if err != nil {
+					fileErr(path, err)
+					return nil
+				}
+				if !isTF(path) {
+					// The target is inside the tree and is scanned as itself.
+					if fi, err := os.Stat(target); err == nil && fi.Mode().IsRegular() {
+						return nil
+					}
+				}
+			}
+			switch {
+			case isTF(path):
+				// Read (and checked) when its module is loaded.
 				tfDirs[filepath.Dir(path)] = true
-			} else if ext := strings.ToLower(filepath.Ext(path)); ext == ".json" || ext == ".yaml" || ext == ".yml" || ext == ".template" {
+			default:
 				files = append(files, path)
 			}
 			return nil
 		})
 	}
+	if ctx.Err() != nil {
+		return r.interrupted()
+	}
 	// A directory that another one calls as a local module is reported through
 	// that call (with its inputs), not again on its own.
 	called := map[string]bool{}
 	for d := range tfDirs {
-		for _, m := range terraform.LocalModuleDirs(d) {
+		for _, m := range terraform.LocalModuleDirs(d, lim) {
 			if m != filepath.Clean(d) {
 				called[m] = true
 			}
@@ -112,8 +163,12 @@ func Scan(paths []string, o Options) *Report {
 		}
 	}
 	sort.Strings(dirs)
+	r.Scanned = len(dirs)
 	for _, d := range dirs {
-		fs, diags := terraform.Scan(d, terraform.Options{VarFiles: o.VarFiles, Vars: o.Vars, Rules: o.Rules, Now: o.Now})
+		if ctx.Err() != nil {
+			return r.interrupted()
+		}
+		fs, diags := terraform.Scan(d, terraform.Options{VarFiles: o.VarFiles, Vars: o.Vars, Env: o.Env, Rules: o.Rules, Now: o.Now, Limits: lim})
 		r.Findings = append(r.Findings, fs...)
 		for _, dg := range diags {
 			r.Errors = append(r.Errors, FileError{File: dg.File, Line: dg.Line, Message: dg.Msg})
@@ -121,19 +176,24 @@ func Scan(paths []string, o Options) *Report {
 	}
 	sort.Strings(files)
 	for _, f := range files {
-		src, err := os.ReadFile(f)
+		if ctx.Err() != nil {
+			return r.interrupted()
+		}
+		src, err := iac.ReadFile(f, lim)
 		if err != nil {
-			r.Errors = append(r.Errors, FileError{File: f, Message: errText(err)})
+			fileErr(f, err)
 			continue
 		}
 		switch {
 		case strings.HasSuffix(strings.ToLower(f), ".json") && terraform.IsPlan(src):
+			r.Scanned++
 			fs, err := terraform.ScanPlan(f, src, terraform.Options{Rules: o.Rules})
 			if err != nil {
 				r.Errors = append(r.Errors, FileError{File: f, Message: err.Error()})
 			}
 			r.Findings = append(r.Findings, fs...)
 		case cloudformation.Kind(f, src) != "" || looksLikeTemplate(src):
+			r.Scanned++
 			fs, err := cloudformation.Scan(f, src, o.Params, o.Rules, o.Now)
 			if e, ok := err.(*cloudformation.ParseError); ok {
 				r.Errors = append(r.Errors, FileError{File: e.File, Line: e.Line, Message: e.Msg})
@@ -143,18 +203,59 @@ func Scan(paths []string, o Options) *Report {
 			r.Findings = append(r.Findings, fs...)
 		}
 	}
+	r.finish(o.Base)
+	return r
+}
+
+// finish makes paths relative to base, sorts, and counts.
+func (r *Report) finish(base string) {
 	for i := range r.Findings {
-		r.Findings[i].File = rel(o.Base, r.Findings[i].File) // Fix.File keeps the real path for editing
+		r.Findings[i].File = rel(base, r.Findings[i].File) // Fix.File keeps the real path for editing
 	}
 	for i := range r.Errors {
-		r.Errors[i].File = rel(o.Base, r.Errors[i].File)
+		r.Errors[i].File = rel(base, r.Errors[i].File)
 	}
 	iac.Sort(r.Findings)
 	slices.SortStableFunc(r.Errors, func(a, b FileError) int {
-		return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line))
+		return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), strings.Compare(a.Message, b.Message))
 	})
 	r.Summary = summarize(r.Findings)
+}
+
+func (r *Report) interrupted() *Report {
+	r.Interrupted = true
+	r.finish("")
 	return r
+}
+
+// limits is the read policy of one scan: the size cap, and symbolic links
+// followed only into the scanned trees.
+func (o Options) limits(paths []string) iac.Limits {
+	roots := append([]string(nil), paths...)
+	for _, vf := range o.VarFiles {
+		roots = append(roots, filepath.Dir(vf)) // a var file given explicitly may be reached through links
+	}
+	return iac.Limits{MaxBytes: o.MaxFileBytes, Roots: roots}
+}
+
+// KeepTier keeps the findings of one policy tier (case-insensitive).
+func (r *Report) KeepTier(tier string) {
+	kept := r.Findings[:0]
+	for _, f := range r.Findings {
+		if strings.EqualFold(f.Tier, tier) {
+			kept = append(kept, f)
+		}
+	}
+	r.Findings = kept
+	r.Summary = summarize(r.Findings)
+}
+
+func isTemplateName(p string) bool {
+	switch strings.ToLower(filepath.Ext(p)) {
+	case ".json", ".yaml", ".yml", ".template":
+		return true
+	}
+	return false
 }
 
 // looksLikeTemplate catches templates that do not parse (so the error is
@@ -206,6 +307,8 @@ func summarize(fs []iac.Finding) Summary {
 			s.Suppressed++
 		case iac.Info:
 			s.Info++
+		case iac.Exempt:
+			s.Exempt++
 		}
 	}
 	return s
@@ -213,10 +316,10 @@ func summarize(fs []iac.Finding) Summary {
 
 // LoadParams reads a CloudFormation parameters file: the CLI's
 // [{"ParameterKey","ParameterValue"}], {"Parameters": {...}}, or a flat map.
-func LoadParams(path string) (map[string]string, error) {
-	data, err := os.ReadFile(path)
+func LoadParams(path string, maxBytes int64) (map[string]string, error) {
+	data, err := iac.ReadFile(path, iac.Limits{MaxBytes: maxBytes, Roots: []string{string(filepath.Separator)}})
 	if err != nil {
-		return nil, fmt.Errorf("parameters file %s: %s", path, errText(err))
+		return nil, fmt.Errorf("parameters file %w", err)
 	}
 	out := map[string]string{}
 	var list []struct{ ParameterKey, ParameterValue string }

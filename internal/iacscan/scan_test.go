@@ -51,7 +51,7 @@ func TestCorpus(t *testing.T) {
 			t.Errorf("%s: UNKNOWN without the deciding input", f.Resource)
 		}
 	}
-	if r.Summary.Fail == 0 || r.Summary.Pass == 0 || r.Summary.Conditional != 2 {
+	if r.Summary.Fail == 0 || r.Summary.Pass == 0 || r.Summary.Conditional != 4 {
 		t.Errorf("summary %+v", r.Summary)
 	}
 }

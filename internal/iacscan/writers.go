@@ -14,7 +14,7 @@ import (
 )
 
 // Formats of `iac scan`.
-var Formats = []string{"text", "json", "sarif", "junit"}
+var Formats = []string{"table", "json", "sarif", "junit"}
 
 // WriteText prints one line per finding (PASS included), aligned on a terminal.
 func WriteText(w io.Writer, aligned bool, r *Report) error {
@@ -28,9 +28,13 @@ func WriteText(w io.Writer, aligned bool, r *Report) error {
 		if reasons == "" {
 			reasons = "-"
 		}
-		rows = append(rows, []string{fmt.Sprintf("%s:%d", f.File, f.Line), f.Resource, reg, string(f.Verdict), reasons})
+		tier := f.Tier
+		if tier == "" {
+			tier = "-"
+		}
+		rows = append(rows, []string{fmt.Sprintf("%s:%d", f.File, f.Line), f.Resource, reg, tier, string(f.Verdict), reasons})
 	}
-	return report.Table(w, report.Style{Aligned: aligned}, []string{"LOCATION", "RESOURCE", "REPLICA", "VERDICT", "REASONS"}, rows)
+	return report.Table(w, report.Style{Aligned: aligned}, []string{"LOCATION", "RESOURCE", "REPLICA", "TIER", "VERDICT", "REASONS"}, rows)
 }
 
 var ruleText = map[string][2]string{
@@ -91,7 +95,7 @@ func WriteSARIF(w io.Writer, version string, r *Report) error {
 				"region":           map[string]any{"startLine": max(f.Line, 1)},
 			}}},
 			"partialFingerprints": map[string]string{"pitrguardResource/v1": fingerprint(f)},
-			"properties":          map[string]any{"verdict": f.Verdict, "resource": f.Resource, "replica_region": f.ReplicaRegion},
+			"properties":          map[string]any{"verdict": f.Verdict, "resource": f.Resource, "replica_region": f.ReplicaRegion, "tier": f.Tier},
 		}
 		if f.Verdict == iac.Unknown {
 			res["properties"].(map[string]any)["unknown_reason"] = strings.Join(f.Reasons, "; ")

@@ -28,18 +28,33 @@ type Document struct {
 	Statement []Statement `json:"Statement"`
 }
 
-const tables = "arn:aws:dynamodb:*:*:table/*"
+// Partitions are the AWS partitions a policy can be printed for.
+var Partitions = []string{"aws", "aws-cn", "aws-us-gov", "aws-iso", "aws-iso-b", "aws-iso-e", "aws-iso-f", "aws-eusc"}
+
+// ScratchPattern is the table name pattern of the drill's scratch tables
+// (drill.Prefix + "*"; kept here so that iampolicy imports no AWS code).
+const ScratchPattern = "pitrguard-drill-*"
 
 // dataOnTarget are the data actions AWS requires on a restore's target table
 // (DynamoDB developer guide, backuprestore_IAM).
 var dataOnTarget = []string{"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
 	"dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"}
 
-func statements(command, roleName string) ([]Statement, error) {
+// arns builds the ARNs of one partition.
+type arns struct{ partition string }
+
+func (a arns) table(pattern string) string {
+	return "arn:" + a.partition + ":dynamodb:*:*:table/" + pattern
+}
+
+func statements(command, roleName, partition string) ([]Statement, error) {
+	a := arns{partition}
+	tables := a.table("*")
+	scratch := a.table(ScratchPattern)
 	audit := []Statement{
 		{Sid: "PitrguardDiscover", Effect: "Allow", Resource: "*", Action: []string{
 			"dynamodb:ListTables", "ec2:DescribeRegions", "organizations:ListAccounts", "tag:GetResources"}},
-		{Sid: "PitrguardAssumeMemberRole", Effect: "Allow", Resource: "arn:aws:iam::*:role/" + roleName, Action: []string{"sts:AssumeRole"}},
+		{Sid: "PitrguardAssumeMemberRole", Effect: "Allow", Resource: "arn:" + partition + ":iam::*:role/" + roleName, Action: []string{"sts:AssumeRole"}},
 		{Sid: "PitrguardReadTables", Effect: "Allow", Resource: tables, Action: []string{
 			"dynamodb:DescribeContinuousBackups", "dynamodb:DescribeTable", "dynamodb:ListTagsOfResource"}},
 	}
@@ -51,7 +66,7 @@ func statements(command, roleName string) ([]Statement, error) {
 			Action: []string{"dynamodb:UpdateContinuousBackups"}}), nil
 	case "restore":
 		return append(audit,
-			Statement{Sid: "PitrguardRestore", Effect: "Allow", Resource: []string{tables, "arn:aws:dynamodb:*:*:table/*/backup/*"}, Action: []string{
+			Statement{Sid: "PitrguardRestore", Effect: "Allow", Resource: []string{tables, a.table("*/backup/*")}, Action: []string{
 				"dynamodb:DescribeBackup", "dynamodb:ListBackups", "dynamodb:RestoreTableFromBackup", "dynamodb:RestoreTableToPointInTime"}},
 			Statement{Sid: "PitrguardListBackups", Effect: "Allow", Resource: "*", Action: []string{"dynamodb:ListBackups"}},
 			Statement{Sid: "PitrguardWriteRestoredTable", Effect: "Allow", Resource: tables, Action: dataOnTarget},
@@ -64,17 +79,23 @@ func statements(command, roleName string) ([]Statement, error) {
 				"application-autoscaling:PutScalingPolicy", "application-autoscaling:RegisterScalableTarget"}},
 		), nil
 	case "drill":
+		// The drill changes only its scratch tables: every write is scoped
+		// to them. On other tables it only reads: RestoreTableToPointInTime
+		// reads the source (AWS authorises it on the source table), and
+		// GetItem reads the source's copy of each sampled item.
 		return append(audit,
-			Statement{Sid: "PitrguardDrillRestore", Effect: "Allow", Resource: tables, Action: append([]string{
-				"dynamodb:RestoreTableToPointInTime", "dynamodb:TagResource"}, dataOnTarget...)},
-			Statement{Sid: "PitrguardDrillCleanup", Effect: "Allow", Resource: "arn:aws:dynamodb:*:*:table/pitrguard-drill-*",
+			Statement{Sid: "PitrguardDrillRestoreFromSource", Effect: "Allow", Resource: tables, Action: []string{
+				"dynamodb:GetItem", "dynamodb:RestoreTableToPointInTime"}},
+			Statement{Sid: "PitrguardDrillScratchTables", Effect: "Allow", Resource: scratch, Action: append([]string{
+				"dynamodb:TagResource"}, dataOnTarget...)},
+			Statement{Sid: "PitrguardDrillCleanup", Effect: "Allow", Resource: scratch,
 				Action:    []string{"dynamodb:DeleteTable"},
 				Condition: map[string]any{"StringEquals": map[string]string{"aws:ResourceTag/pitrguard:drill": "true"}}},
 		), nil
 	case "all":
 		var all []Statement
 		for _, c := range []string{"audit", "enable", "restore", "drill"} {
-			s, _ := statements(c, roleName)
+			s, _ := statements(c, roleName, partition)
 			all = append(all, s...)
 		}
 		return dedupe(all), nil
@@ -95,8 +116,11 @@ func dedupe(ss []Statement) []Statement {
 
 // Policy returns the permissions policy command needs, both in the account
 // pitrguard runs from and in the role it assumes in member accounts.
-func Policy(command, roleName string) (*Document, error) {
-	ss, err := statements(command, roleName)
+func Policy(command, roleName, partition string) (*Document, error) {
+	if err := CheckPartition(partition); err != nil {
+		return nil, err
+	}
+	ss, err := statements(command, roleName, partition)
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +130,14 @@ func Policy(command, roleName string) (*Document, error) {
 		ss[i].Action = slices.Compact(a)
 	}
 	return &Document{Version: "2012-10-17", Statement: ss}, nil
+}
+
+// CheckPartition refuses a partition pitrguard does not know.
+func CheckPartition(partition string) error {
+	if !slices.Contains(Partitions, partition) {
+		return fmt.Errorf("unknown partition %q; use one of %v", partition, Partitions)
+	}
+	return nil
 }
 
 // Actions lists every action of a policy document, sorted.

@@ -13,6 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/ec2"
+	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/resourcegroupstaggingapi"
 	"golang.org/x/sync/errgroup"
 
@@ -33,6 +35,75 @@ type TagReader interface {
 	GetResources(context.Context, *resourcegroupstaggingapi.GetResourcesInput, ...func(*resourcegroupstaggingapi.Options)) (*resourcegroupstaggingapi.GetResourcesOutput, error)
 }
 
+// AccountLister is the Organizations call Discover uses.
+type AccountLister interface {
+	ListAccounts(context.Context, *organizations.ListAccountsInput, ...func(*organizations.Options)) (*organizations.ListAccountsOutput, error)
+}
+
+// RegionLister is the EC2 call that lists an account's enabled regions.
+type RegionLister interface {
+	DescribeRegions(context.Context, *ec2.DescribeRegionsInput, ...func(*ec2.Options)) (*ec2.DescribeRegionsOutput, error)
+}
+
+// Clients build the service clients inventory reads through. A nil field
+// means the AWS SDK's own client; tests put in-memory fakes there.
+type Clients struct {
+	DynamoDB      func(aws.Config) TableReader
+	Tagging       func(aws.Config) TagReader
+	Organizations func(aws.Config) AccountLister
+	EC2           func(aws.Config) RegionLister
+}
+
+func (c Clients) dynamodb(cfg aws.Config) TableReader {
+	if c.DynamoDB != nil {
+		return c.DynamoDB(cfg)
+	}
+	return dynamodb.NewFromConfig(cfg)
+}
+
+func (c Clients) tagging(cfg aws.Config) TagReader {
+	if c.Tagging != nil {
+		return c.Tagging(cfg)
+	}
+	return resourcegroupstaggingapi.NewFromConfig(cfg)
+}
+
+func (c Clients) organizations(cfg aws.Config) AccountLister {
+	if c.Organizations != nil {
+		return c.Organizations(cfg)
+	}
+	return organizations.NewFromConfig(cfg)
+}
+
+func (c Clients) ec2(cfg aws.Config) RegionLister {
+	if c.EC2 != nil {
+		return c.EC2(cfg)
+	}
+	return ec2.NewFromConfig(cfg)
+}
+
+// Provider is what inventory needs from awsx.Provider: the caller, its own
+// configuration, and a configuration per account.
+type Provider interface {
+	Caller() awsx.Caller
+	Base() aws.Config
+	Account(ctx context.Context, account string) (aws.Config, error)
+}
+
+var _ Provider = (*awsx.Provider)(nil)
+
+// RecentTableWindow is how long after its creation a table may still be
+// missing from the Resource Groups Tagging API, which is eventually
+// consistent. Such a table's absence is not proof that it has no tags, so
+// its tags are read with ListTagsOfResource (issue 9 #4).
+const RecentTableWindow = time.Hour
+
+// clockSkew is how far in the future of pitrguard's clock a creation time may
+// be and still count as recent. A table "created" further ahead than that says
+// the clock in use is not the wall clock (a replayed or fixed clock), and its
+// age cannot be judged; it is treated like an old table.
+const clockSkew = 5 * time.Minute
+
 // Options tune collection.
 type Options struct {
 	// Concurrency bounds the account-regions scanned at once.
@@ -44,6 +115,10 @@ type Options struct {
 	// Only, if set, keeps just the tables it returns true for (before any
 	// per-table call is made).
 	Only func(account, region, name string) bool
+	// Clients builds the service clients (zero value: the SDK's).
+	Clients Clients
+	// Now is the clock for RecentTableWindow (nil: time.Now).
+	Now func() time.Time
 }
 
 // Progress receives collection progress.
@@ -54,12 +129,15 @@ type Progress interface {
 
 // Collector reads table facts through a Provider.
 type Collector struct {
-	p    *awsx.Provider
+	p    Provider
 	opts Options
 }
 
 // NewCollector returns a Collector.
-func NewCollector(p *awsx.Provider, opts Options) *Collector {
+func NewCollector(p Provider, opts Options) *Collector {
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	if opts.Concurrency <= 0 {
 		opts.Concurrency = 16
 	}
@@ -78,7 +156,9 @@ type listed struct {
 
 // Collect scans targets and calls sink once per table (from several
 // goroutines; sink must be safe for concurrent use). Targets that cannot be
-// listed are returned as errors. Work on the account-regions with the most
+// listed are returned as errors, and so is every listed table that was not
+// read because ctx ended (interrupted, or the command's deadline): each table
+// in scope is either passed to sink or named in the errors, never dropped. Work on the account-regions with the most
 // tables starts first, because the per-account-region limit of
 // DescribeContinuousBackups makes the largest one the critical path.
 func (c *Collector) Collect(ctx context.Context, targets []model.Target, sink func(*model.Table)) []model.ScanError {
@@ -119,7 +199,9 @@ func (c *Collector) Collect(ctx context.Context, targets []model.Target, sink fu
 	g.SetLimit(c.opts.Concurrency)
 	for _, l := range work {
 		g.Go(func() error {
-			c.describeAll(gctx, l, sink)
+			for _, e := range c.describeAll(gctx, l, sink) {
+				addErr(e)
+			}
 			return nil
 		})
 	}
@@ -136,7 +218,7 @@ func (c *Collector) listError(ctx context.Context, t model.Target, err error) mo
 	e := model.ScanError{Account: t.Account, Region: t.Region, Code: code, Reason: reason, Message: "cannot list tables: " + msg}
 	switch code {
 	case "UnrecognizedClientException", "InvalidClientTokenId", "AuthFailure", "OptInRequired", "InvalidSignatureException":
-		if cfg, aerr := c.p.Account(ctx, t.Account); aerr == nil && regionDisabled(ctx, cfg, c.p.Caller().Partition, t.Region) {
+		if cfg, aerr := c.p.Account(ctx, t.Account); aerr == nil && regionDisabled(ctx, c.opts.Clients.ec2(cfg), c.p.Caller().Partition, t.Region) {
 			e.Code, e.Reason = "RegionDisabled", model.ReasonRegionDisabled
 			e.Message = "region " + t.Region + " is not enabled in account " + t.Account + " (enable it in the account settings, or leave it out of --regions)"
 		}
@@ -151,7 +233,7 @@ func (c *Collector) list(ctx context.Context, t model.Target) (*listed, error) {
 	}
 	cfg = awsx.ForRegion(cfg, t.Region)
 	l := &listed{target: t, cfg: cfg}
-	db := dynamodb.NewFromConfig(cfg)
+	db := c.opts.Clients.dynamodb(cfg)
 	pg := dynamodb.NewListTablesPaginator(db, &dynamodb.ListTablesInput{}, func(o *dynamodb.ListTablesPaginatorOptions) {
 		o.StopOnDuplicateToken = true
 	})
@@ -167,7 +249,7 @@ func (c *Collector) list(ctx context.Context, t model.Target) (*listed, error) {
 		}
 	}
 	if len(l.names) > 0 {
-		l.tags = bulkTags(ctx, resourcegroupstaggingapi.NewFromConfig(cfg))
+		l.tags = bulkTags(ctx, c.opts.Clients.tagging(cfg))
 	}
 	return l, nil
 }
@@ -198,9 +280,12 @@ func bulkTags(ctx context.Context, c TagReader) map[string]map[string]string {
 	return tags
 }
 
-func (c *Collector) describeAll(ctx context.Context, l *listed, sink func(*model.Table)) {
-	db := dynamodb.NewFromConfig(l.cfg)
+// describeAll reads every listed table of one account-region and returns an
+// error for each table it could not read because ctx ended.
+func (c *Collector) describeAll(ctx context.Context, l *listed, sink func(*model.Table)) []model.ScanError {
+	db := c.opts.Clients.dynamodb(l.cfg)
 	next := atomic.Int64{}
+	done := make([]bool, len(l.names)) // each index is written by one worker only
 	var wg sync.WaitGroup
 	for range min(c.opts.TableWorkers, len(l.names)) {
 		wg.Go(func() {
@@ -211,8 +296,9 @@ func (c *Collector) describeAll(ctx context.Context, l *listed, sink func(*model
 				}
 				t := c.describe(ctx, db, l, l.names[i])
 				if ctx.Err() != nil {
-					return // interrupted mid-table: leave it out rather than report a guess
+					return // ended mid-table: reported as not read, rather than as a guess
 				}
+				done[i] = true
 				sink(t)
 				if c.opts.Progress != nil {
 					c.opts.Progress.TableDone()
@@ -221,6 +307,18 @@ func (c *Collector) describeAll(ctx context.Context, l *listed, sink func(*model
 		})
 	}
 	wg.Wait()
+	if ctx.Err() == nil {
+		return nil
+	}
+	reason, code, _ := awsx.Classify(ctx.Err())
+	var errs []model.ScanError
+	for i, name := range l.names {
+		if !done[i] {
+			errs = append(errs, model.ScanError{Account: l.target.Account, Region: l.target.Region, Table: name, Code: code, Reason: reason,
+				Message: "not read: the run ended (" + ctx.Err().Error() + ") before this table's PITR status was known"})
+		}
+	}
+	return errs
 }
 
 func (c *Collector) describe(ctx context.Context, db TableReader, l *listed, name string) *model.Table {
@@ -248,22 +346,47 @@ func (c *Collector) describe(ctx context.Context, db TableReader, l *listed, nam
 	} else {
 		t.PITR = PITROf(cb.ContinuousBackupsDescription)
 	}
+	c.readTags(ctx, db, l, t, readErr)
+	return t
+}
 
-	switch {
-	case l.tags != nil:
-		if tags, ok := l.tags[t.ARN]; ok {
-			t.Tags = tags
-		}
-		t.TagsKnown = true
-	case t.DescribeKnown:
-		tags, err := ListTags(ctx, db, t.ARN)
-		if err != nil {
-			readErr("ListTagsOfResource", err)
-		} else {
+// readTags fills t.Tags from the bulk answer, asking ListTagsOfResource only
+// when the bulk read failed, or when the table is missing from it but was
+// created within RecentTableWindow (GetResources is eventually consistent, so
+// absence then proves nothing). An untagged old table costs no extra call.
+func (c *Collector) readTags(ctx context.Context, db TableReader, l *listed, t *model.Table, readErr func(string, error)) {
+	if l.tags != nil {
+		tags, ok := l.tags[t.ARN]
+		if ok {
 			t.Tags, t.TagsKnown = tags, true
+			return
+		}
+		if !c.recent(t.CreatedAt) {
+			t.TagsKnown = t.DescribeKnown // an old table absent from the bulk answer has no tags
+			if t.TagsKnown {
+				return
+			}
 		}
 	}
-	return t
+	if !t.DescribeKnown && l.tags == nil {
+		return // the table could not be described: do not spend a call on its tags
+	}
+	tags, err := ListTags(ctx, db, t.ARN)
+	if err != nil {
+		readErr("ListTagsOfResource", err)
+		return
+	}
+	t.Tags, t.TagsKnown = tags, true
+}
+
+// recent reports whether a table created at created may still be missing from
+// the tagging API (see RecentTableWindow).
+func (c *Collector) recent(created *time.Time) bool {
+	if created == nil {
+		return false
+	}
+	age := c.opts.Now().Sub(*created)
+	return age > -clockSkew && age < RecentTableWindow
 }
 
 // TagLister is the one DynamoDB call ListTags makes.

@@ -1,6 +1,11 @@
 // Package inventory discovers the accounts and regions to scan and collects
 // facts about every DynamoDB table in them (model.Table). It only reads: no
-// function here calls a mutating API.
+// function here calls a mutating API. Per table it makes one DescribeTable
+// and one DescribeContinuousBackups; tags come in bulk from the Resource
+// Groups Tagging API, with ListTagsOfResource only when that fails or for a
+// table created in the last hour that it does not list yet. It reaches AWS
+// through narrow interfaces (Provider, Clients), so tests can use the
+// in-memory estate of package inventorytest.
 package inventory
 
 import (
@@ -30,16 +35,21 @@ type Scope struct {
 	Regions []string
 	// Concurrency bounds account set-up in parallel.
 	Concurrency int
+	// AccountFilter, if set, keeps only the accounts it returns true for
+	// (a shard's share of the estate); the others are not entered at all.
+	AccountFilter func(account string) bool
+	// Clients builds the service clients (zero value: the SDK's).
+	Clients Clients
 }
 
 // Discover resolves the scope to (account, region) targets. Accounts or
 // regions that cannot be entered are returned as errors, never dropped.
-func Discover(ctx context.Context, p *awsx.Provider, s Scope) ([]model.Target, []model.ScanError) {
+func Discover(ctx context.Context, p Provider, s Scope) ([]model.Target, []model.ScanError) {
 	self := p.Caller().Account
 	accounts := []string{self}
 	var errs []model.ScanError
 	if s.Org {
-		ids, err := orgAccounts(ctx, p)
+		ids, err := orgAccounts(ctx, s.Clients.organizations(p.Base()))
 		if err != nil {
 			reason, code, msg := awsx.Classify(err)
 			errs = append(errs, model.ScanError{Account: self, Code: code, Reason: reason,
@@ -50,6 +60,9 @@ func Discover(ctx context.Context, p *awsx.Provider, s Scope) ([]model.Target, [
 	accounts = append(accounts, s.Accounts...)
 	slices.Sort(accounts)
 	accounts = slices.Compact(accounts)
+	if s.AccountFilter != nil {
+		accounts = slices.DeleteFunc(accounts, func(a string) bool { return !s.AccountFilter(a) })
+	}
 
 	var (
 		mu      sync.Mutex
@@ -59,7 +72,7 @@ func Discover(ctx context.Context, p *awsx.Provider, s Scope) ([]model.Target, [
 	g.SetLimit(max(s.Concurrency, 1))
 	for _, acct := range accounts {
 		g.Go(func() error {
-			ts, es := accountTargets(gctx, p, acct, s.Regions)
+			ts, es := accountTargets(gctx, p, s.Clients, acct, s.Regions)
 			mu.Lock()
 			targets = append(targets, ts...)
 			errs = append(errs, es...)
@@ -82,8 +95,7 @@ func SortErrors(errs []model.ScanError) {
 
 // orgAccounts lists the ACTIVE accounts of the organization. It uses State,
 // not the Status field that AWS retired on 2026-09-09.
-func orgAccounts(ctx context.Context, p *awsx.Provider) ([]string, error) {
-	c := organizations.NewFromConfig(p.Base())
+func orgAccounts(ctx context.Context, c AccountLister) ([]string, error) {
 	var ids []string
 	pg := organizations.NewListAccountsPaginator(c, &organizations.ListAccountsInput{})
 	for pg.HasMorePages() {
@@ -100,7 +112,7 @@ func orgAccounts(ctx context.Context, p *awsx.Provider) ([]string, error) {
 	return ids, nil
 }
 
-func accountTargets(ctx context.Context, p *awsx.Provider, acct string, want []string) ([]model.Target, []model.ScanError) {
+func accountTargets(ctx context.Context, p Provider, clients Clients, acct string, want []string) ([]model.Target, []model.ScanError) {
 	cfg, err := p.Account(ctx, acct)
 	if err != nil {
 		reason, code, msg := awsx.Classify(err)
@@ -115,7 +127,7 @@ func accountTargets(ctx context.Context, p *awsx.Provider, acct string, want []s
 		}
 		return targets, nil
 	}
-	enabled, err := enabledRegions(ctx, cfg, p.Caller().Partition)
+	enabled, err := enabledRegions(ctx, clients.ec2(cfg), p.Caller().Partition)
 	if err != nil {
 		reason, code, msg := awsx.Classify(err)
 		return nil, []model.ScanError{{Account: acct, Code: code, Reason: reason,
@@ -130,13 +142,13 @@ func accountTargets(ctx context.Context, p *awsx.Provider, acct string, want []s
 
 // regionDisabled reports whether region is not enabled in the account of cfg
 // (false when that cannot be told).
-func regionDisabled(ctx context.Context, cfg aws.Config, partition, region string) bool {
-	enabled, err := enabledRegions(ctx, cfg, partition)
+func regionDisabled(ctx context.Context, c RegionLister, partition, region string) bool {
+	enabled, err := enabledRegions(ctx, c, partition)
 	return err == nil && !slices.Contains(enabled, region)
 }
 
-func enabledRegions(ctx context.Context, cfg aws.Config, partition string) ([]string, error) {
-	out, err := ec2.NewFromConfig(cfg).DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
+func enabledRegions(ctx context.Context, c RegionLister, partition string) ([]string, error) {
+	out, err := c.DescribeRegions(ctx, &ec2.DescribeRegionsInput{})
 	if err != nil {
 		return nil, err
 	}

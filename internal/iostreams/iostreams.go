@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"io"
 	"os"
+	"strconv"
 
 	"golang.org/x/term"
 )
@@ -19,6 +20,7 @@ type IOStreams struct {
 
 	stdinTTY, stdoutTTY, stderrTTY bool
 	color                          bool
+	width                          int
 }
 
 // System returns the process's streams. Colour follows NO_COLOR, CLICOLOR and
@@ -33,8 +35,26 @@ func System() *IOStreams {
 	if v := os.Getenv("CLICOLOR_FORCE"); v != "" && v != "0" {
 		s.color = true
 	}
+	if s.stdoutTTY {
+		if w, _, err := term.GetSize(int(os.Stdout.Fd())); err == nil {
+			s.width = w
+		}
+		if n, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && n > 0 {
+			s.width = n
+		}
+	}
 	return s
 }
+
+// TerminalWidth is stdout's width in columns when it is a terminal, else 0
+// (no limit).
+func (s *IOStreams) TerminalWidth() int { return s.width }
+
+// SetWidth sets the terminal width (tests).
+func (s *IOStreams) SetWidth(w int) { s.width = w }
+
+// SetColor turns colour on or off (tests).
+func (s *IOStreams) SetColor(on bool) { s.color = on }
 
 // Test returns streams backed by buffers: in, out, errOut.
 func Test() (*IOStreams, *bytes.Buffer, *bytes.Buffer, *bytes.Buffer) {

@@ -32,7 +32,9 @@ type Table struct {
 	// ReadErrors lists what could not be read about the table, and why.
 	ReadErrors []ReadError `json:"read_errors,omitempty"`
 	// TagsKnown is false when neither the tagging API nor ListTagsOfResource
-	// answered; tier and owner matching then works on an empty tag set.
+	// answered. Tags is then empty but means nothing: when the table's tier
+	// (and so its verdict) depends on a tag, the verdict is UNKNOWN with
+	// ReasonTagsUnreadable, never a guess from the empty set.
 	TagsKnown bool `json:"-"`
 	// DescribeKnown is false when DescribeTable failed.
 	DescribeKnown bool `json:"-"`
@@ -127,6 +129,9 @@ const (
 	ReasonRegionDisabled      Reason = "region_disabled"
 	ReasonHistoryBelowMinimum Reason = "restorable_history_below_minimum"
 	ReasonTagsUnreadable      Reason = "tags_unreadable"
+	// ReasonTimeout: the calls did not answer within --request-timeout (after
+	// the SDK's retries).
+	ReasonTimeout Reason = "timeout"
 )
 
 // ScanError is something that could not be read: an account, a region, or a

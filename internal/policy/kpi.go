@@ -62,13 +62,6 @@ func (k *Tally) Add(t *model.Table, r Result, monthlyCost float64) {
 	case model.NonCompliant:
 		s.NonCompliant++
 		ts.NonCompliant++
-		for _, reason := range r.Reasons {
-			// Raising a window costs nothing (price is per GB, not per day);
-			// enabling PITR costs the table's monthly PITR price.
-			if reason == model.ReasonPITRDisabled {
-				s.GapMonthlyCostUSD += monthlyCost
-			}
-		}
 	case model.Exempt:
 		s.Exempt++
 	case model.Unknown:
@@ -81,9 +74,27 @@ func (k *Tally) Add(t *model.Table, r Result, monthlyCost float64) {
 		t.PITR.Known && !t.PITR.Enabled {
 		s.SnapshotGapTables++
 	}
-	if t.PITR.Known && t.PITR.Enabled {
-		s.PITRMonthlyCostUSD += monthlyCost
+	gap, pitr := CostShares(r.Verdict, r.Reasons, t.PITR.Known && t.PITR.Enabled, monthlyCost)
+	s.GapMonthlyCostUSD += gap
+	s.PITRMonthlyCostUSD += pitr
+}
+
+// CostShares is what one table adds to the gap cost and to the PITR cost: the
+// one place these rules live (the live tally and the merge of shards use it).
+// Raising a window costs nothing (price is per GB, not per day); enabling
+// PITR costs the table's monthly PITR price.
+func CostShares(v model.Verdict, reasons []model.Reason, pitrEnabled bool, monthlyCost float64) (gap, pitr float64) {
+	if v == model.NonCompliant {
+		for _, reason := range reasons {
+			if reason == model.ReasonPITRDisabled {
+				gap += monthlyCost
+			}
+		}
 	}
+	if pitrEnabled {
+		pitr = monthlyCost
+	}
+	return gap, pitr
 }
 
 // Summary returns the KPIs counted so far; coverageComplete is false when an

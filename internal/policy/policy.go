@@ -1,7 +1,13 @@
 // Package policy evaluates facts about a table against the policy: it is a
 // pure function of (model.Table, config.Config, now) and makes no AWS calls.
-// The live audit, remediation and (later) IaC scanning share it, so a verdict
-// is derived in exactly one place.
+// The live audit uses it, and enable and drill select tables from the audit's
+// verdicts, so a live verdict is derived in exactly one place. (IaC scanning
+// still has its own verdict logic in internal/iac; issue 9 moves it here.)
+//
+// Facts that could not be read never become an answer: unread PITR is
+// UNKNOWN with the read's reason, and unread tags give UNKNOWN
+// tags_unreadable whenever the tier they decide would change the verdict.
+// Tally turns verdicts into the run's KPIs.
 package policy
 
 import (
@@ -71,6 +77,17 @@ func (e *Evaluator) OwnerOf(t *model.Table) string {
 	return ""
 }
 
+// unjudgeable are the table states in which PITR cannot be judged: the table
+// is not there yet (CREATING), is going away (DELETING), or is archived and
+// unreadable (ARCHIVING, ARCHIVED). A table in any other state whose PITR was
+// read is judged like an ACTIVE one: an UPDATING table (a GSI backfill can
+// take hours) with PITR off is NON_COMPLIANT, not left out of the rate.
+var unjudgeable = map[string]bool{"CREATING": true, "DELETING": true, "ARCHIVING": true, "ARCHIVED": true}
+
+// UnknownTier is the tier reported when the tier decides the verdict and the
+// tags that decide the tier could not be read.
+const UnknownTier = "unknown"
+
 // Evaluate returns the verdict for t.
 func (e *Evaluator) Evaluate(t *model.Table) Result {
 	r := Result{Tier: e.TierOf(t), Owner: e.OwnerOf(t)}
@@ -82,32 +99,34 @@ func (e *Evaluator) Evaluate(t *model.Table) Result {
 		}
 		r.Reasons = append(r.Reasons, model.ReasonExemptionExpired)
 	}
-	if t.Status != "" && t.Status != "ACTIVE" {
+	switch {
+	case unjudgeable[t.Status]:
 		r.Verdict = model.Skipped
 		r.Reasons = append(r.Reasons, model.ReasonTableNotActive)
 		return r
-	}
-	if !t.PITR.Known {
+	case !t.PITR.Known:
 		r.Verdict = model.Unknown
 		r.Reasons = append(r.Reasons, unknownReason(t))
 		return r
 	}
+	if t.Status != "" && t.Status != "ACTIVE" {
+		r.Notes = append(r.Notes, string(model.ReasonTableNotActive))
+	}
 	if !t.TagsKnown {
 		r.Notes = append(r.Notes, string(model.ReasonTagsUnreadable))
+		if !e.sameOutcome(e.possibleTiers(t), t) {
+			// The tier, and with it the verdict, depends on tags that could not
+			// be read: say so rather than judge an empty tag set (issue 9 #4).
+			r.Tier = config.Tier{Name: UnknownTier}
+			r.Verdict = model.Unknown
+			r.Reasons = append(r.Reasons, model.ReasonTagsUnreadable)
+			return r
+		}
 	}
-	if !r.Tier.RequiresPITR() {
-		r.Verdict = model.Compliant
-		return r
-	}
-	switch {
-	case !t.PITR.Enabled:
-		r.Verdict = model.NonCompliant
-		r.Reasons = append(r.Reasons, model.ReasonPITRDisabled)
-	case r.Tier.MinRecoveryDays > 0 && t.PITR.RecoveryPeriodDays < r.Tier.MinRecoveryDays:
-		r.Verdict = model.NonCompliant
-		r.Reasons = append(r.Reasons, model.ReasonPeriodBelowMinimum)
-	default:
-		r.Verdict = model.Compliant
+	v, reason := judge(r.Tier, t.PITR)
+	r.Verdict = v
+	if reason != "" {
+		r.Reasons = append(r.Reasons, reason)
 	}
 	if t.PITR.Enabled && r.Tier.MinRecoveryDays > 0 && t.PITR.EarliestRestorable != nil &&
 		t.PITR.RestorableDays() < float64(r.Tier.MinRecoveryDays) {
@@ -116,6 +135,51 @@ func (e *Evaluator) Evaluate(t *model.Table) Result {
 		r.Notes = append(r.Notes, string(model.ReasonHistoryBelowMinimum))
 	}
 	return r
+}
+
+// judge is the verdict of a table whose PITR state is known, in tier.
+func judge(tier config.Tier, p model.PITR) (model.Verdict, model.Reason) {
+	switch {
+	case !tier.RequiresPITR():
+		return model.Compliant, ""
+	case !p.Enabled:
+		return model.NonCompliant, model.ReasonPITRDisabled
+	case tier.MinRecoveryDays > 0 && p.RecoveryPeriodDays < tier.MinRecoveryDays:
+		return model.NonCompliant, model.ReasonPeriodBelowMinimum
+	}
+	return model.Compliant, ""
+}
+
+// possibleTiers returns every tier t could be in when its tags are unknown:
+// each tier in order whose other criteria match, up to and including the
+// first one that does not look at tags (or the default tier).
+func (e *Evaluator) possibleTiers(t *model.Table) []config.Tier {
+	var out []config.Tier
+	for _, tier := range e.cfg.Tiers {
+		m := tier.Match
+		m.Tags = nil
+		if !matches(m, t) {
+			continue
+		}
+		out = append(out, tier)
+		if len(tier.Match.Tags) == 0 {
+			return out
+		}
+	}
+	none := *t
+	none.Tags = nil
+	return append(out, e.TierOf(&none))
+}
+
+// sameOutcome reports whether t gets the same verdict in every tier.
+func (e *Evaluator) sameOutcome(tiers []config.Tier, t *model.Table) bool {
+	v0, r0 := judge(tiers[0], t.PITR)
+	for _, tier := range tiers[1:] {
+		if v, r := judge(tier, t.PITR); v != v0 || r != r0 {
+			return false
+		}
+	}
+	return true
 }
 
 // unknownReason picks the reason from the read that made PITR unknowable.

@@ -1,6 +1,7 @@
 package policy
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -77,6 +78,8 @@ func tags(kv ...string) func(*model.Table) {
 	}
 }
 
+func noTags(t *model.Table) { t.Tags, t.TagsKnown = map[string]string{}, false }
+
 func readErr(op string, r model.Reason) func(*model.Table) {
 	return func(t *model.Table) {
 		t.PITR = model.PITR{}
@@ -122,7 +125,20 @@ func TestEvaluate(t *testing.T) {
 		{"vanished is unknown", table("orders", readErr("DescribeTable", model.ReasonNotFound), func(t *model.Table) { t.Status = "" }), model.Unknown, []model.Reason{model.ReasonNotFound}, "standard", "", false},
 		{"unknown read error", table("orders", func(t *model.Table) { t.PITR = model.PITR{} }), model.Unknown, []model.Reason{model.ReasonReadError}, "standard", "", false},
 		{"creating is skipped", table("orders", func(t *model.Table) { t.Status = "CREATING" }), model.Skipped, []model.Reason{model.ReasonTableNotActive}, "standard", "", false},
-		{"updating is skipped", table("orders", pitr(35), func(t *model.Table) { t.Status = "UPDATING" }), model.Skipped, []model.Reason{model.ReasonTableNotActive}, "standard", "", false},
+		// issue 9 #10: a table whose PITR was read is judged whatever its state,
+		// unless the state itself makes PITR meaningless.
+		{"updating with pitr is judged", table("orders", pitr(35), func(t *model.Table) { t.Status = "UPDATING" }), model.Compliant, nil, "standard", "", false},
+		{"updating without pitr is non-compliant", table("orders", func(t *model.Table) { t.Status = "UPDATING" }), model.NonCompliant, []model.Reason{model.ReasonPITRDisabled}, "standard", "", false},
+		{"inaccessible key without pitr is non-compliant", table("orders", func(t *model.Table) { t.Status = "INACCESSIBLE_ENCRYPTION_CREDENTIALS" }), model.NonCompliant, []model.Reason{model.ReasonPITRDisabled}, "standard", "", false},
+		{"updating unreadable is unknown", table("orders", readErr("DescribeContinuousBackups", model.ReasonThrottled), func(t *model.Table) { t.Status = "UPDATING" }), model.Unknown, []model.Reason{model.ReasonThrottled}, "standard", "", false},
+		{"archived is skipped", table("orders", pitr(35), func(t *model.Table) { t.Status = "ARCHIVED" }), model.Skipped, []model.Reason{model.ReasonTableNotActive}, "standard", "", false},
+		{"creating with pitr read is skipped", table("orders", pitr(35), func(t *model.Table) { t.Status = "CREATING" }), model.Skipped, []model.Reason{model.ReasonTableNotActive}, "standard", "", false},
+		// issue 9 #4: tags unread, and the tier they decide changes the verdict.
+		{"tags unread, 7 days: critical would fail, standard pass", table("orders", pitr(7), noTags), model.Unknown, []model.Reason{model.ReasonTagsUnreadable}, UnknownTier, "", false},
+		{"tags unread, pitr off: fails in every tier", table("orders", noTags), model.NonCompliant, []model.Reason{model.ReasonPITRDisabled}, "standard", "", false},
+		{"tags unread, 35 days: passes in every tier", table("orders", pitr(35), noTags), model.Compliant, nil, "standard", "", false},
+		{"tags unread, name decides the tier first", table("tmp-x", noTags), model.Unknown, []model.Reason{model.ReasonTagsUnreadable}, UnknownTier, "", false},
+		{"tags unread, exempt by name", table("scratch-9", noTags), model.Exempt, nil, "standard", "", true},
 		{"deleting is skipped", table("orders", func(t *model.Table) { t.Status = "DELETING" }), model.Skipped, []model.Reason{model.ReasonTableNotActive}, "standard", "", false},
 	}
 	for _, tc := range tests {
@@ -164,6 +180,20 @@ func TestEvaluateDefaults(t *testing.T) {
 		if r.Tier.Name != tc.tier || r.Verdict != tc.verdict {
 			t.Errorf("tags %v: tier %s verdict %s, want %s %s", tc.tags, r.Tier.Name, r.Verdict, tc.tier, tc.verdict)
 		}
+	}
+}
+
+// TestTagsUnreadableDefaults: with the built-in policy (critical = env prod,
+// 35 days), a table whose tags could not be read and whose window is 7 days
+// used to come out COMPLIANT as standard.
+func TestTagsUnreadableDefaults(t *testing.T) {
+	r := New(config.Default(), now).Evaluate(table("orders", pitr(7), noTags))
+	if r.Verdict != model.Unknown || len(r.Reasons) != 1 || r.Reasons[0] != model.ReasonTagsUnreadable {
+		t.Errorf("verdict %s %v, want UNKNOWN [tags_unreadable]", r.Verdict, r.Reasons)
+	}
+	ok := New(config.Default(), now).Evaluate(table("orders", pitr(35), noTags))
+	if ok.Verdict != model.Compliant || !slices.Contains(ok.Notes, string(model.ReasonTagsUnreadable)) {
+		t.Errorf("35 days passes in every tier: %s %v", ok.Verdict, ok.Notes)
 	}
 }
 

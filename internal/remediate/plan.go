@@ -1,7 +1,12 @@
-// Package remediate enables PITR with the right recovery window: Plan is a
-// pure function of audit results and options; Apply re-checks each table,
-// calls UpdateContinuousBackups, waits out the new-table race and reads the
-// result back. It never disables PITR and never lowers a window unless told to.
+// Package remediate enables PITR with the right recovery window. Run is the
+// whole `pitrguard enable`: it selects tables from an audit (package
+// selection, shared with the drill), plans, confirms and applies. NewPlan is
+// a pure function of the selected audit entries and options; Apply re-checks
+// each table, calls UpdateContinuousBackups, waits out the new-table race and
+// reads the result back. LoadPlan reads a saved plan and refuses one whose
+// actions do not agree with themselves. It never disables PITR and never
+// lowers a window unless told to. The AWS calls go through TableWriter, so
+// unit tests use in-memory fakes.
 package remediate
 
 import (
@@ -9,7 +14,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/pitrguard/pitrguard/internal/audit"
@@ -78,6 +82,13 @@ type Plan struct {
 	// Skipped lists tables that matched the filters but cannot be planned (UNKNOWN, or a refused decrease).
 	Skipped  []SkippedTable `json:"skipped"`
 	Warnings []string       `json:"warnings"`
+	// Errors are the account-regions and tables the audit could not read.
+	Errors []model.ScanError `json:"errors"`
+	// CoverageComplete is false when an account or region could not be
+	// scanned: its tables are not in the plan.
+	CoverageComplete bool `json:"coverage_complete"`
+	// Unmatched lists selector values that matched no table.
+	Unmatched []string `json:"unmatched"`
 }
 
 // SkippedTable is a table left out of the plan, and why.
@@ -94,23 +105,6 @@ type Options struct {
 	RecoveryDays int
 	// AllowDecrease permits a target window below the current one.
 	AllowDecrease bool
-	// Tiers, Owner filter the tables (Tables filters at collection time).
-	Tiers []string
-	Owner string
-}
-
-// Filter reports whether an audited table passes the plan's filters.
-func (o Options) Filter(e audit.Entry) bool {
-	if len(o.Tiers) > 0 {
-		ok := false
-		for _, t := range o.Tiers {
-			ok = ok || strings.EqualFold(t, e.Eval.Tier.Name)
-		}
-		if !ok {
-			return false
-		}
-	}
-	return o.Owner == "" || strings.EqualFold(o.Owner, e.Eval.Owner)
 }
 
 // TargetDays is the window an action sets for a table of tier.
@@ -124,14 +118,12 @@ func (o Options) TargetDays(tier config.Tier) int {
 	return config.MaxRecoveryDays
 }
 
-// NewPlan builds the plan for audited tables: one action per non-compliant
-// (hence non-exempt) table that passes the filters.
+// NewPlan builds the plan for audited tables (already selected, see package
+// selection): one action per non-compliant (hence non-exempt) table.
 func NewPlan(entries []audit.Entry, o Options, now time.Time) *Plan {
-	p := &Plan{SchemaVersion: 1, Mode: "plan", GeneratedAt: now.UTC().Truncate(time.Second), Actions: []Action{}, Skipped: []SkippedTable{}, Warnings: []string{}}
+	p := &Plan{SchemaVersion: 1, Mode: "plan", GeneratedAt: now.UTC().Truncate(time.Second), Actions: []Action{}, Skipped: []SkippedTable{},
+		Warnings: []string{}, Errors: []model.ScanError{}, Unmatched: []string{}, CoverageComplete: true}
 	for _, e := range entries {
-		if !o.Filter(e) {
-			continue
-		}
 		t, r := e.Table, e.Eval
 		switch r.Verdict {
 		case model.Unknown:

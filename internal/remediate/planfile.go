@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/pitrguard/pitrguard/internal/config"
+	"github.com/pitrguard/pitrguard/internal/model"
 )
 
 var regionRE = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`)
@@ -59,6 +60,7 @@ func LoadPlan(path string) (*Plan, error) {
 		if a.FromDays != nil && a.ToDays < *a.FromDays && !a.Decrease {
 			errs = append(errs, fmt.Sprintf("%s: to_days %d is below from_days %d without \"decrease\": true", where, a.ToDays, *a.FromDays))
 		}
+		errs = append(errs, checkARN(where, a)...)
 		key := a.Account + "/" + a.Region + "/" + a.Table
 		if seen[key] {
 			errs = append(errs, fmt.Sprintf("%s: %s appears twice", where, key))
@@ -75,4 +77,23 @@ func LoadPlan(path string) (*Plan, error) {
 		p.Warnings = []string{}
 	}
 	return &p, nil
+}
+
+// checkARN requires the action's ARN to be a table ARN that names the same
+// account, region and table as the action: a plan whose "arn" says t-0005
+// while "table" says t-0001 is refused, not applied to either.
+func checkARN(where string, a Action) []string {
+	ref, err := model.ParseTableARN(a.ARN)
+	if err != nil {
+		return []string{fmt.Sprintf("%s: arn: %v", where, err)}
+	}
+	var errs []string
+	for _, f := range []struct{ field, inARN, inAction string }{
+		{"account", ref.Account, a.Account}, {"region", ref.Region, a.Region}, {"table", ref.Name, a.Table}} {
+		if f.inARN != f.inAction {
+			errs = append(errs, fmt.Sprintf("%s: arn %s names %s %q but the action's %s is %q; fix the plan or plan again",
+				where, a.ARN, f.field, f.inARN, f.field, f.inAction))
+		}
+	}
+	return errs
 }

@@ -16,6 +16,7 @@ import (
 	"github.com/pitrguard/pitrguard/internal/model"
 	"github.com/pitrguard/pitrguard/internal/policy"
 	"github.com/pitrguard/pitrguard/internal/report"
+	"github.com/pitrguard/pitrguard/internal/selection"
 )
 
 var now = time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC)
@@ -68,11 +69,11 @@ func TestNewPlan(t *testing.T) {
 	}
 
 	// Filters and overrides.
-	p = NewPlan(entries, Options{Owner: "B"}, now)
+	p = NewPlan(selection.Select(t.Context(), entries, selection.Criteria{Owner: "B"}).Entries, Options{}, now)
 	if len(p.Actions) != 1 || p.Actions[0].Table != "short-critical" {
 		t.Errorf("owner filter: %+v", p.Actions)
 	}
-	p = NewPlan(entries, Options{Tiers: []string{"standard"}}, now)
+	p = NewPlan(selection.Select(t.Context(), entries, selection.Criteria{Tiers: []string{"standard"}}).Entries, Options{}, now)
 	if len(p.Actions) != 1 || p.Actions[0].Table != "off-standard" {
 		t.Errorf("tier filter: %+v", p.Actions)
 	}

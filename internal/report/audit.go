@@ -1,5 +1,12 @@
-// Package report turns results into output: one writer per format (table,
-// json, csv). Writers take an io.Writer; choosing the file is the caller's job.
+// Package report turns audit results into output. Audit is the versioned JSON
+// envelope (schema_version 1: tables, errors, summary, run with its status);
+// NewTableResult combines a table's facts with its evaluation and cost. There
+// is one writer per audit format — WriteAuditTable, WriteAuditJSON (streamed
+// one table at a time), WriteAuditCSV — plus the human summary and errors for
+// stderr (WriteAuditSummary, WriteAuditErrors). Table is the shared
+// terminal/TSV printer: aligned by visible width (ANSI colours do not shift
+// columns) and fitted to the terminal's width on request. Writers take an
+// io.Writer; choosing the file (and writing it atomically) is the caller's job.
 package report
 
 import (
@@ -26,7 +33,10 @@ type Audit struct {
 
 // RunInfo describes how the run went.
 type RunInfo struct {
-	ID              int64            `json:"id,omitempty"`
+	ID int64 `json:"id,omitempty"`
+	// Status is "completed" or "interrupted" (the run ended before every
+	// table was read; coverage_complete is then false).
+	Status          string           `json:"status"`
 	Caller          string           `json:"caller"`
 	Policy          string           `json:"policy"`
 	Prices          string           `json:"prices"`
@@ -35,6 +45,11 @@ type RunInfo struct {
 	DurationSeconds float64          `json:"duration_seconds"`
 	APICalls        map[string]int64 `json:"api_calls"`
 	Throttles       int64            `json:"throttles"`
+	// RunGroup, Shard and Shards are set on a sharded audit (K of N, 1-based)
+	// and on the merged view of its shards (Shard 0).
+	RunGroup string `json:"run_group,omitempty"`
+	Shard    int    `json:"shard,omitempty"`
+	Shards   int    `json:"shards,omitempty"`
 }
 
 // TableResult is one table in the audit output.

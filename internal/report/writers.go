@@ -10,7 +10,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 )
 
 // Formats lists the audit output formats.
@@ -22,6 +21,15 @@ type Style struct {
 	Aligned bool
 	// Color adds ANSI colours to verdicts.
 	Color bool
+	// Width, when > 0 and Aligned, is the terminal's width: rows are fitted
+	// to it by truncating the Shrink columns with "…" (as gh and kubectl do).
+	// 0 prints every cell in full (--wide, or the width is unknown).
+	Width int
+	// Shrink lists the columns that may be truncated, first shrunk first.
+	Shrink []int
+	// Optional lists the columns that may be left out, first dropped first,
+	// when the rows still do not fit after shrinking.
+	Optional []int
 }
 
 // WriteJSON writes v as indented JSON.
@@ -84,21 +92,120 @@ func tagString(tags map[string]string) string {
 }
 
 // Table prints rows with a header: aligned on a terminal, TSV when piped.
+// Alignment measures the visible width of each cell, so ANSI colour codes do
+// not shift the columns after them.
 func Table(w io.Writer, st Style, header []string, rows [][]string) error {
+	all := append([][]string{header}, rows...)
 	if !st.Aligned {
-		for _, r := range append([][]string{header}, rows...) {
+		for _, r := range all {
 			if _, err := fmt.Fprintln(w, strings.Join(r, "\t")); err != nil {
 				return err
 			}
 		}
 		return nil
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, strings.Join(header, "\t"))
-	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	widths := make([]int, len(header))
+	for _, r := range all {
+		for i, c := range r {
+			widths[i] = max(widths[i], visibleWidth(c))
+		}
 	}
-	return tw.Flush()
+	gap := colGap
+	if st.Width > 0 {
+		gap = fitWidths(widths, st.Width, st.Shrink, st.Optional)
+	}
+	bw := bufio.NewWriter(w)
+	for _, r := range all {
+		first := true
+		for i, c := range r {
+			if widths[i] < 0 {
+				continue // left out to fit the terminal
+			}
+			if !first {
+				bw.WriteString(strings.Repeat(" ", gap))
+			}
+			first = false
+			c = truncate(c, widths[i])
+			bw.WriteString(c)
+			if !lastShown(widths, i) {
+				bw.WriteString(strings.Repeat(" ", widths[i]-visibleWidth(c)))
+			}
+		}
+		bw.WriteString("\n")
+	}
+	return bw.Flush()
+}
+
+func lastShown(widths []int, i int) bool {
+	for _, w := range widths[i+1:] {
+		if w >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+const (
+	colGap      = 2 // spaces between columns
+	minColWidth = 8 // a shrunk column keeps at least this many characters
+)
+
+// fitWidths makes a row fit in width: it narrows the shrinkable columns, in
+// order, to minColWidth; then narrows the gap between columns to one space;
+// then leaves out optional columns (width -1). It returns the gap.
+func fitWidths(widths []int, width int, shrink, optional []int) int {
+	gap := colGap
+	total := func() int {
+		n, t := 0, 0
+		for _, w := range widths {
+			if w >= 0 {
+				n++
+				t += w
+			}
+		}
+		return t + (n-1)*gap
+	}
+	for _, i := range shrink {
+		if over := total() - width; over > 0 && i >= 0 && i < len(widths) && widths[i] > minColWidth {
+			widths[i] -= min(over, widths[i]-minColWidth)
+		}
+	}
+	if total() > width {
+		gap = 1
+	}
+	for _, i := range optional {
+		if total() > width && i >= 0 && i < len(widths) {
+			widths[i] = -1
+		}
+	}
+	return gap
+}
+
+// visibleWidth is the number of characters a cell shows: runes, without
+// ANSI escape sequences.
+func visibleWidth(s string) int {
+	n, esc := 0, false
+	for _, r := range s {
+		switch {
+		case esc:
+			esc = r != 'm'
+		case r == '\x1b':
+			esc = true
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+// truncate shortens s to width visible characters, ending in "…". Cells with
+// colour codes are never truncated (only short verdict cells carry them).
+func truncate(s string, width int) string {
+	if visibleWidth(s) <= width || strings.ContainsRune(s, '\x1b') || width < 1 {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:width-1]) + "…"
 }
 
 const (
@@ -124,10 +231,8 @@ func colorVerdict(st Style, v string) string {
 	case "EXEMPT", "SKIPPED":
 		c = ansiDim
 	}
-	// tabwriter counts escape bytes as width; pad by wrapping the whole cell
-	// so every cell in a column carries the same number of invisible bytes.
 	if c == "" {
-		c = "\x1b[39m" // default colour, same width as the others
+		return v
 	}
 	return c + v + ansiReset
 }
@@ -158,6 +263,10 @@ func WriteAuditTable(w io.Writer, st Style, a *Audit) error {
 		rows = append(rows, []string{t.Account, t.Region, t.Name, t.Tier, t.PITR.Status, period,
 			colorVerdict(st, string(t.Verdict)), reasons, owner, cost})
 	}
+	// On a narrow terminal, long reasons are cut first, then owners, table
+	// names and tiers; if that is not enough, the cost, owner and days
+	// columns are left out. --wide shows every column and cell in full.
+	st.Shrink, st.Optional = []int{7, 8, 2, 3}, []int{9, 8, 5}
 	return Table(w, st, []string{"ACCOUNT", "REGION", "TABLE", "TIER", "PITR", "DAYS", "VERDICT", "REASONS", "OWNER", "PITR$/MO"}, rows)
 }
 
@@ -183,10 +292,19 @@ func WriteAuditSummary(w io.Writer, a *Audit) {
 	} else {
 		fmt.Fprintf(w, "Coverage: INCOMPLETE — %d accounts, %d account-regions scanned; see errors below\n", a.Run.Accounts, a.Run.Targets)
 	}
+	WriteAuditErrors(w, a)
+}
+
+// WriteAuditErrors prints the run's errors (nothing when there are none).
+// --quiet still shows them: they explain an incomplete coverage or UNKNOWNs.
+func WriteAuditErrors(w io.Writer, a *Audit) {
 	if len(a.Errors) > 0 {
 		fmt.Fprintf(w, "Errors (%d):\n", len(a.Errors))
 		for _, e := range a.Errors {
 			where := e.Account
+			if where == "" {
+				where = "run"
+			}
 			if e.Region != "" {
 				where += "/" + e.Region
 			}

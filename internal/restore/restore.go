@@ -34,7 +34,7 @@ type Params struct {
 }
 
 // Start requests the restore and returns the new table's description.
-func Start(ctx context.Context, db *dynamodb.Client, p Params) (*ddbtypes.TableDescription, error) {
+func Start(ctx context.Context, db Writer, p Params) (*ddbtypes.TableDescription, error) {
 	gsi, lsi := indexOverrides(p)
 	var sse *ddbtypes.SSESpecification
 	if p.KMSKey != "" || p.CrossRegion {
@@ -92,8 +92,11 @@ func indexOverrides(p Params) ([]ddbtypes.GlobalSecondaryIndex, []ddbtypes.Local
 		gsis, lsis = p.Source.GlobalSecondaryIndexes, p.Source.LocalSecondaryIndexes
 	case p.BackupSource != nil:
 		for _, g := range p.BackupSource.GlobalSecondaryIndexes {
-			gsis = append(gsis, ddbtypes.GlobalSecondaryIndexDescription{IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection,
-				ProvisionedThroughput: &ddbtypes.ProvisionedThroughputDescription{ReadCapacityUnits: g.ProvisionedThroughput.ReadCapacityUnits, WriteCapacityUnits: g.ProvisionedThroughput.WriteCapacityUnits}})
+			d := ddbtypes.GlobalSecondaryIndexDescription{IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection}
+			if t := g.ProvisionedThroughput; t != nil { // absent on on-demand tables (issue 9 #5)
+				d.ProvisionedThroughput = &ddbtypes.ProvisionedThroughputDescription{ReadCapacityUnits: t.ReadCapacityUnits, WriteCapacityUnits: t.WriteCapacityUnits}
+			}
+			gsis = append(gsis, d)
 		}
 		for _, l := range p.BackupSource.LocalSecondaryIndexes {
 			lsis = append(lsis, ddbtypes.LocalSecondaryIndexDescription{IndexName: l.IndexName, KeySchema: l.KeySchema, Projection: l.Projection})
@@ -104,7 +107,7 @@ func indexOverrides(p Params) ([]ddbtypes.GlobalSecondaryIndex, []ddbtypes.Local
 			continue
 		}
 		o := ddbtypes.GlobalSecondaryIndex{IndexName: g.IndexName, KeySchema: g.KeySchema, Projection: g.Projection}
-		if t := g.ProvisionedThroughput; t != nil && aws.ToInt64(t.ReadCapacityUnits) > 0 {
+		if t := g.ProvisionedThroughput; t != nil && aws.ToInt64(t.ReadCapacityUnits) > 0 && aws.ToInt64(t.WriteCapacityUnits) > 0 {
 			o.ProvisionedThroughput = &ddbtypes.ProvisionedThroughput{ReadCapacityUnits: t.ReadCapacityUnits, WriteCapacityUnits: t.WriteCapacityUnits}
 		}
 		gsi = append(gsi, o)
@@ -156,6 +159,9 @@ func explain(op string, p Params, err error) error {
 		inUse    *ddbtypes.TableInUseException
 		notFound *ddbtypes.TableNotFoundException
 		limit    *ddbtypes.LimitExceededException
+		bkGone   *ddbtypes.BackupNotFoundException
+		bkBusy   *ddbtypes.BackupInUseException
+		internal *ddbtypes.InternalServerError
 	)
 	what := ""
 	switch {
@@ -171,6 +177,12 @@ func explain(op string, p Params, err error) error {
 		what = fmt.Sprintf("source %s was not found in this account and region (deleted? use --deleted)", p.SourceName)
 	case errors.As(err, &limit):
 		what = "too many restores or table operations are running in this account (AWS allows 50 concurrent restores); retry later"
+	case errors.As(err, &bkGone):
+		what = "the deleted-table backup is gone (SYSTEM backups expire 35 days after the deletion)"
+	case errors.As(err, &bkBusy):
+		what = "the backup is being created, deleted or restored by another request; retry in a few minutes"
+	case errors.As(err, &internal):
+		what = "AWS had an internal error; nothing was restored, retry"
 	default:
 		if r, _, _ := awsx.Classify(err); r == model.ReasonAccessDenied {
 			what = fmt.Sprintf("grant dynamodb:%s on the source table and read/write data actions on the target (see `pitrguard iam-policy restore`)", op)
@@ -183,12 +195,9 @@ func explain(op string, p Params, err error) error {
 	return fmt.Errorf("%s: %s: %s — %s", op, code, msg, what)
 }
 
-// ErrTimeout says the table was not ACTIVE within the wait; the restore goes on in AWS.
-var ErrTimeout = errors.New("timed out waiting for the table to become ACTIVE")
-
 // WaitActive polls DescribeTable until the table is ACTIVE, up to limit.
 // tick is told the elapsed time and status after each poll.
-func WaitActive(ctx context.Context, db *dynamodb.Client, name string, limit, poll time.Duration, tick func(time.Duration, string)) (time.Time, error) {
+func WaitActive(ctx context.Context, db Reader, name string, limit, poll time.Duration, tick func(time.Duration, string)) (time.Time, error) {
 	start := time.Now()
 	interval := poll
 	for {
@@ -223,13 +232,15 @@ func WaitActive(ctx context.Context, db *dynamodb.Client, name string, limit, po
 // FindDeletedBackup finds the SYSTEM backup AWS made when table was deleted
 // with PITR on (<name>$DeletedTableBackup). ListBackups shows only USER
 // backups unless asked for SYSTEM ones.
-func FindDeletedBackup(ctx context.Context, db *dynamodb.Client, table string) (*ddbtypes.BackupSummary, error) {
+func FindDeletedBackup(ctx context.Context, db Reader, table string) (*ddbtypes.BackupSummary, error) {
 	in := &dynamodb.ListBackupsInput{TableName: aws.String(table), BackupType: ddbtypes.BackupTypeFilterSystem}
 	var best *ddbtypes.BackupSummary
+	seen := map[string]bool{}
 	for { // ListBackups has no paginator; loop on LastEvaluatedBackupArn
 		out, err := db.ListBackups(ctx, in)
 		if err != nil {
-			return nil, err
+			_, code, msg := awsx.Classify(err)
+			return nil, fmt.Errorf("ListBackups: %s: %s (grant dynamodb:ListBackups)", code, msg)
 		}
 		for i := range out.BackupSummaries {
 			b := &out.BackupSummaries[i]
@@ -241,9 +252,14 @@ func FindDeletedBackup(ctx context.Context, db *dynamodb.Client, table string) (
 				best = b
 			}
 		}
-		if out.LastEvaluatedBackupArn == nil {
+		next := aws.ToString(out.LastEvaluatedBackupArn)
+		if next == "" {
 			break
 		}
+		if seen[next] { // a repeated token would loop forever (issue 9 #14)
+			return nil, fmt.Errorf("ListBackups returned the pagination token %q twice; stopped listing the backups of %s", next, table)
+		}
+		seen[next] = true
 		in.ExclusiveStartBackupArn = out.LastEvaluatedBackupArn
 	}
 	if best == nil {

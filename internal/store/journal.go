@@ -22,24 +22,20 @@ type JournalEntry struct {
 	Error   string          `json:"error"`
 }
 
+const journalColumns = `id, run_id, at, caller, account, region, table_name, action, before, after, result, error`
+
 // AddJournal records a change.
 func (s *SQLite) AddJournal(ctx context.Context, e JournalEntry) error {
-	before, after := string(e.Before), string(e.After)
-	if before == "" {
-		before = "null"
-	}
-	if after == "" {
-		after = "null"
-	}
+	before, after := journalStates(e)
 	_, err := s.db.ExecContext(ctx, `INSERT INTO journal (run_id, at, caller, account, region, table_name, action, before, after, result, error)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.RunID, e.At.UTC().Format(timeFormat), e.Caller, e.Account, e.Region, e.Table,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, e.RunID, formatTime(e.At), e.Caller, e.Account, e.Region, e.Table,
 		e.Action, before, after, e.Result, e.Error)
 	return err
 }
 
 // Journal returns recent journal entries, newest first; runID 0 means all runs.
 func (s *SQLite) Journal(ctx context.Context, runID int64, limit int) ([]JournalEntry, error) {
-	q := `SELECT id, run_id, at, caller, account, region, table_name, action, before, after, result, error FROM journal`
+	q := `SELECT ` + journalColumns + ` FROM journal`
 	var args []any
 	if runID != 0 {
 		q += ` WHERE run_id = ?`
@@ -54,14 +50,22 @@ func (s *SQLite) Journal(ctx context.Context, runID int64, limit int) ([]Journal
 	defer rows.Close()
 	var out []JournalEntry
 	for rows.Next() {
-		var e JournalEntry
-		var at, before, after string
-		if err := rows.Scan(&e.ID, &e.RunID, &at, &e.Caller, &e.Account, &e.Region, &e.Table, &e.Action, &before, &after, &e.Result, &e.Error); err != nil {
+		e, err := scanJournal(rows)
+		if err != nil {
 			return nil, err
 		}
-		e.At, _ = time.Parse(timeFormat, at)
-		e.Before, e.After = json.RawMessage(before), json.RawMessage(after)
 		out = append(out, e)
 	}
 	return out, rows.Err()
+}
+
+func scanJournal(row rowScanner) (JournalEntry, error) {
+	var e JournalEntry
+	var at, before, after string
+	if err := row.Scan(&e.ID, &e.RunID, &at, &e.Caller, &e.Account, &e.Region, &e.Table, &e.Action, &before, &after, &e.Result, &e.Error); err != nil {
+		return e, err
+	}
+	e.At = parseTime(at)
+	e.Before, e.After = json.RawMessage(before), json.RawMessage(after)
+	return e, nil
 }

@@ -1,29 +1,90 @@
-// Package store records every run of pitrguard — audits now; remediation,
-// restores and drills as they come — in an embedded SQLite database
-// (modernc.org/sqlite, pure Go). History gives trends, evidence for auditors,
-// and the settings of a table after it was deleted.
+// Package store records every run of pitrguard — audits, remediation,
+// restores and drills — in a history database: embedded SQLite by default
+// (modernc.org/sqlite, pure Go), PostgreSQL for shared deployments (pgx).
+// History gives trends, evidence for auditors, the settings of a table after
+// it was deleted, and one view of an audit split into shards.
+//
+// Both drivers implement Store, apply the same numbered migrations (one file
+// per dialect and version, under migrations/), and are safe for many
+// concurrent writers: migrations run under a lock, every transaction takes
+// the write lock up front, and table facts are upserts keyed by (run, account,
+// region, table).
 package store
 
 import (
 	"context"
-	"database/sql"
 	"embed"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
+	"path"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
-
-	_ "modernc.org/sqlite" // driver "sqlite"
 )
 
-//go:embed migrations/*.sql
-var migrations embed.FS
+// Store is the history database. Every command that records or reads
+// history goes through it; SQLite and Postgres implement it.
+type Store interface {
+	// Path describes the database for messages: a file path, or a
+	// PostgreSQL URL without its password.
+	Path() string
+	// Close releases the database.
+	Close() error
+
+	// BeginRun records the start of a run and returns its id.
+	BeginRun(ctx context.Context, kind, caller, args string, started time.Time) (int64, error)
+	// StartRun is BeginRun with shard and run-group information.
+	StartRun(ctx context.Context, s RunStart) (int64, error)
+	// AddTables records tables seen by a run (an upsert keyed by run, account,
+	// region and table, so a retried batch does not duplicate rows).
+	AddTables(ctx context.Context, runID int64, recs []TableRecord) error
+	// FinishRun records how a run ended.
+	FinishRun(ctx context.Context, runID int64, status string, coverage bool, summary, errs any, finished time.Time) error
+	// EndRun is FinishRun with the audit's run information (the JSON "run" object).
+	EndRun(ctx context.Context, runID int64, e RunEnd) error
+	// Runs returns the most recent runs, newest first; kind "" means all kinds.
+	Runs(ctx context.Context, kind string, limit int) ([]Run, error)
+	// RunGroup returns every run of a run group, oldest first.
+	RunGroup(ctx context.Context, group string) ([]Run, error)
+	// LastTable returns the most recent record of a table (ErrNotFound if none).
+	LastTable(ctx context.Context, account, region, name string) (*TableRecord, error)
+	// Tables returns the tables recorded by a run, sorted by account, region, name.
+	Tables(ctx context.Context, runID int64) ([]TableRecord, error)
+	// TableSnapshots returns up to limit records of one table, newest first.
+	TableSnapshots(ctx context.Context, account, region, name string, limit int) ([]TableRecord, error)
+
+	// AddJournal records a change.
+	AddJournal(ctx context.Context, e JournalEntry) error
+	// Journal returns recent journal entries, newest first; runID 0 means all runs.
+	Journal(ctx context.Context, runID int64, limit int) ([]JournalEntry, error)
+
+	// AddDrill records a drill.
+	AddDrill(ctx context.Context, d Drill) error
+	// Drills returns recent drills, newest first.
+	Drills(ctx context.Context, limit int) ([]Drill, error)
+	// LastPassedDrill returns when a table last passed a drill (ErrNotFound if never).
+	LastPassedDrill(ctx context.Context, account, region, table string) (time.Time, error)
+
+	// AddEventAction journals one handled CloudTrail event.
+	AddEventAction(ctx context.Context, e EventAction) error
+	// EventActions returns the journal of one event, oldest first.
+	EventActions(ctx context.Context, eventID string) ([]EventAction, error)
+	// NotificationSent reports whether a message with key went to channel at or after since.
+	NotificationSent(ctx context.Context, key, channel string, since time.Time) (bool, error)
+	// MarkNotificationSent records that a message with key went to channel at at.
+	MarkNotificationSent(ctx context.Context, key, channel string, at time.Time) error
+}
+
+var (
+	_ Store = (*SQLite)(nil)
+	_ Store = (*Postgres)(nil)
+)
 
 // Run is one recorded run.
 type Run struct {
@@ -37,6 +98,31 @@ type Run struct {
 	CoverageComplete bool
 	Summary          json.RawMessage
 	Errors           json.RawMessage
+	// RunGroup, Shard and Shards place a run in a sharded audit ("" and 0
+	// when it is not part of one). Shard is 1-based: K of K/N.
+	RunGroup string
+	Shard    int
+	Shards   int
+	// Info is the audit's JSON "run" object ({} for other kinds).
+	Info json.RawMessage
+}
+
+// RunStart describes a run being started.
+type RunStart struct {
+	Kind, Caller, Args string
+	StartedAt          time.Time
+	RunGroup           string
+	Shard, Shards      int
+}
+
+// RunEnd describes how a run ended.
+type RunEnd struct {
+	Status   string
+	Coverage bool
+	Summary  any
+	Errors   any
+	Info     any // may be nil
+	Finished time.Time
 }
 
 // TableRecord is one table as seen by one run.
@@ -51,18 +137,57 @@ type TableRecord struct {
 	Owner        string
 	PITRStatus   string
 	RecoveryDays *int
+	// Facts is the table's facts as JSON: store.Facts (FactsVersion ≥ 1), or,
+	// for rows written before facts were versioned (FactsVersion 0), the
+	// audit's JSON row. Read it with DecodeFacts.
 	Facts        json.RawMessage
+	FactsVersion int
 	SeenAt       time.Time
 }
 
-// SQLite is the embedded store.
-type SQLite struct {
-	db   *sql.DB
-	path string
+// Run statuses.
+const (
+	StatusRunning     = "running"
+	StatusCompleted   = "completed"
+	StatusInterrupted = "interrupted"
+	StatusFailed      = "failed"
+)
+
+// ErrNotFound is returned when nothing is recorded for a lookup.
+var ErrNotFound = errors.New("not recorded")
+
+// ErrNoDatabase is returned by OpenExisting when there is no database yet.
+var ErrNoDatabase = errors.New("no history database")
+
+// IsPostgresURL reports whether target names a PostgreSQL database rather
+// than a SQLite file.
+func IsPostgresURL(target string) bool {
+	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
+}
+
+// Open opens the history database named by target — a PostgreSQL URL
+// (postgres://…) or a SQLite file path — creating and migrating it as
+// needed. Safe to call from many processes at once on a new database.
+func Open(ctx context.Context, target string) (Store, error) {
+	if IsPostgresURL(target) {
+		return OpenPostgres(ctx, target, true)
+	}
+	return OpenSQLite(ctx, target, true)
+}
+
+// OpenExisting opens the database for a command that only reads: it never
+// creates a database, a file or a directory (ErrNoDatabase when there is
+// none), and it works on a read-only SQLite file.
+func OpenExisting(ctx context.Context, target string) (Store, error) {
+	if IsPostgresURL(target) {
+		return OpenPostgres(ctx, target, false)
+	}
+	return OpenSQLite(ctx, target, false)
 }
 
 // DefaultPath is where the database lives without --db:
-// $PITRGUARD_DB, else $XDG_DATA_HOME/pitrguard/pitrguard.db, else
+// $PITRGUARD_DB (a file or a postgres:// URL), else
+// $XDG_DATA_HOME/pitrguard/pitrguard.db, else
 // ~/.local/share/pitrguard/pitrguard.db (the OS's config directory outside Linux).
 func DefaultPath() (string, error) {
 	if p := os.Getenv("PITRGUARD_DB"); p != "" {
@@ -85,220 +210,88 @@ func DefaultPath() (string, error) {
 	return filepath.Join(d, "pitrguard", "pitrguard.db"), nil
 }
 
-// Open opens (creating if needed) the database at path and migrates it.
-func Open(ctx context.Context, path string) (*SQLite, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		return nil, fmt.Errorf("create the directory for the history database %s: %w", path, err)
-	}
-	// The DSN is built from a path only; _pragma values are fixed here, never
-	// taken from input (they run as raw SQL).
-	dsn := "file:" + filepath.ToSlash(path) + "?_pragma=busy_timeout(5000)&_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)"
-	db, err := sql.Open("sqlite", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("open history database %s: %w", path, err)
-	}
-	db.SetMaxOpenConns(1) // one writer
-	s := &SQLite{db: db, path: path}
-	if err := s.migrate(ctx); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("history database %s: %w (move it aside or pass --db to use another file)", path, err)
-	}
-	return s, nil
+// Argv joins command-line arguments for the record.
+func Argv(args []string) string { return strings.Join(args, " ") }
+
+//go:embed migrations/sqlite/*.sql migrations/postgres/*.sql
+var migrationFS embed.FS
+
+// migration is one numbered schema change in one dialect.
+type migration struct {
+	Version int
+	Name    string
+	SQL     string
 }
 
-// Path is the database file.
-func (s *SQLite) Path() string { return s.path }
-
-// Close closes the database; closing a nil store (--no-store) does nothing.
-func (s *SQLite) Close() error {
-	if s == nil {
-		return nil
+// loadMigrations returns a dialect's migrations in version order. Versions
+// come from the file name (0004_x.sql is version 4) and must run 1, 2, 3…
+func loadMigrations(dialect string) ([]migration, error) {
+	dir := "migrations/" + dialect
+	entries, err := fs.ReadDir(migrationFS, dir)
+	if err != nil {
+		return nil, err
 	}
-	return s.db.Close()
+	var out []migration
+	for _, e := range entries {
+		num, _, ok := strings.Cut(e.Name(), "_")
+		v, err := strconv.Atoi(num)
+		if !ok || err != nil {
+			return nil, fmt.Errorf("migration %s: the name must start with its version, e.g. 0005_name.sql", e.Name())
+		}
+		body, err := migrationFS.ReadFile(path.Join(dir, e.Name()))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, migration{Version: v, Name: dir + "/" + e.Name(), SQL: string(body)})
+	}
+	slices.SortFunc(out, func(a, b migration) int { return a.Version - b.Version })
+	for i, m := range out {
+		if m.Version != i+1 {
+			return nil, fmt.Errorf("migrations/%s: expected version %d, found %s", dialect, i+1, m.Name)
+		}
+	}
+	return out, nil
 }
 
-func (s *SQLite) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)`); err != nil {
-		return err
-	}
-	var cur int
-	if err := s.db.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_version`).Scan(&cur); err != nil {
-		return err
-	}
-	files, err := fs.Glob(migrations, "migrations/*.sql")
+// timeFormat is fixed-width so that stored times sort as text.
+const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+func formatTime(t time.Time) string { return t.UTC().Format(timeFormat) }
+
+// parseTime reads a stored time (fixed-width, or the RFC 3339 of older rows).
+func parseTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339Nano, s)
 	if err != nil {
-		return err
+		return time.Time{}
 	}
-	sort.Strings(files)
-	for i, f := range files {
-		v := i + 1
-		if v <= cur {
-			continue
-		}
-		body, err := migrations.ReadFile(f)
-		if err != nil {
-			return err
-		}
-		tx, err := s.db.BeginTx(ctx, nil)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, string(body)); err != nil {
-			tx.Rollback()
-			return fmt.Errorf("migration %s: %w", f, err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_version (version) VALUES (?)`, v); err != nil {
-			tx.Rollback()
-			return err
-		}
-		if err := tx.Commit(); err != nil {
-			return err
-		}
+	return t
+}
+
+func marshalJSON(v any, empty string) (string, error) {
+	if v == nil {
+		return empty, nil
 	}
-	if cur > len(files) {
-		return fmt.Errorf("the database has schema version %d, newer than this pitrguard understands (%d); upgrade pitrguard", cur, len(files))
+	if raw, ok := v.(json.RawMessage); ok {
+		if len(raw) == 0 {
+			return empty, nil
+		}
+		return string(raw), nil
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", err
+	}
+	return string(b), nil
+}
+
+func checkRunStart(s RunStart) error {
+	if s.Shards < 0 || s.Shard < 0 || s.Shard > s.Shards || (s.Shards > 0 && s.Shard == 0) {
+		return fmt.Errorf("record run: shard %d/%d is not valid", s.Shard, s.Shards)
 	}
 	return nil
 }
 
-const timeFormat = time.RFC3339Nano
-
-// BeginRun records the start of a run and returns its id.
-func (s *SQLite) BeginRun(ctx context.Context, kind, caller, args string, started time.Time) (int64, error) {
-	res, err := s.db.ExecContext(ctx, `INSERT INTO runs (kind, started_at, caller, args) VALUES (?, ?, ?, ?)`,
-		kind, started.UTC().Format(timeFormat), caller, args)
-	if err != nil {
-		return 0, fmt.Errorf("record run: %w", err)
-	}
-	return res.LastInsertId()
+// schemaError explains a database whose schema this pitrguard cannot use.
+func schemaTooNew(cur, known int) error {
+	return fmt.Errorf("the database has schema version %d, newer than this pitrguard understands (%d); upgrade pitrguard", cur, known)
 }
-
-// AddTables records tables seen by a run, in one transaction.
-func (s *SQLite) AddTables(ctx context.Context, runID int64, recs []TableRecord) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	stmt, err := tx.PrepareContext(ctx, `INSERT OR REPLACE INTO table_facts
-		(run_id, account, region, name, arn, verdict, tier, owner, pitr_status, recovery_days, facts)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-	if err != nil {
-		return err
-	}
-	defer stmt.Close()
-	for _, r := range recs {
-		if _, err := stmt.ExecContext(ctx, runID, r.Account, r.Region, r.Name, r.ARN, r.Verdict, r.Tier, r.Owner,
-			r.PITRStatus, r.RecoveryDays, string(r.Facts)); err != nil {
-			return fmt.Errorf("record table %s/%s/%s: %w", r.Account, r.Region, r.Name, err)
-		}
-	}
-	return tx.Commit()
-}
-
-// FinishRun records how a run ended.
-func (s *SQLite) FinishRun(ctx context.Context, runID int64, status string, coverage bool, summary, errs any, finished time.Time) error {
-	sj, err := json.Marshal(summary)
-	if err != nil {
-		return err
-	}
-	ej, err := json.Marshal(errs)
-	if err != nil {
-		return err
-	}
-	_, err = s.db.ExecContext(ctx, `UPDATE runs SET finished_at = ?, status = ?, coverage_complete = ?, summary = ?, errors = ? WHERE id = ?`,
-		finished.UTC().Format(timeFormat), status, coverage, string(sj), string(ej), runID)
-	return err
-}
-
-// Runs returns the most recent runs, newest first; kind "" means all kinds.
-func (s *SQLite) Runs(ctx context.Context, kind string, limit int) ([]Run, error) {
-	q := `SELECT id, kind, started_at, finished_at, caller, args, status, coverage_complete, summary, errors FROM runs`
-	var args []any
-	if kind != "" {
-		q += ` WHERE kind = ?`
-		args = append(args, kind)
-	}
-	q += ` ORDER BY id DESC LIMIT ?`
-	args = append(args, limit)
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Run
-	for rows.Next() {
-		var r Run
-		var started string
-		var finished sql.NullString
-		var summary, errs string
-		if err := rows.Scan(&r.ID, &r.Kind, &started, &finished, &r.Caller, &r.Args, &r.Status, &r.CoverageComplete, &summary, &errs); err != nil {
-			return nil, err
-		}
-		r.StartedAt, _ = time.Parse(timeFormat, started)
-		if finished.Valid {
-			t, _ := time.Parse(timeFormat, finished.String)
-			r.FinishedAt = &t
-		}
-		r.Summary, r.Errors = json.RawMessage(summary), json.RawMessage(errs)
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
-// ErrNotFound is returned when nothing is recorded for a lookup.
-var ErrNotFound = errors.New("not recorded")
-
-// LastTable returns the most recent record of a table, from any completed or
-// interrupted run.
-func (s *SQLite) LastTable(ctx context.Context, account, region, name string) (*TableRecord, error) {
-	row := s.db.QueryRowContext(ctx, `SELECT f.run_id, f.account, f.region, f.name, f.arn, f.verdict, f.tier, f.owner,
-		f.pitr_status, f.recovery_days, f.facts, r.started_at
-		FROM table_facts f JOIN runs r ON r.id = f.run_id
-		WHERE f.account = ? AND f.region = ? AND f.name = ? ORDER BY f.run_id DESC LIMIT 1`, account, region, name)
-	var r TableRecord
-	var days sql.NullInt64
-	var facts, seen string
-	if err := row.Scan(&r.RunID, &r.Account, &r.Region, &r.Name, &r.ARN, &r.Verdict, &r.Tier, &r.Owner, &r.PITRStatus, &days, &facts, &seen); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, ErrNotFound
-		}
-		return nil, err
-	}
-	if days.Valid {
-		d := int(days.Int64)
-		r.RecoveryDays = &d
-	}
-	r.Facts = json.RawMessage(facts)
-	r.SeenAt, _ = time.Parse(timeFormat, seen)
-	return &r, nil
-}
-
-// Tables returns the tables recorded by a run, sorted by account, region, name.
-func (s *SQLite) Tables(ctx context.Context, runID int64) ([]TableRecord, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT account, region, name, arn, verdict, tier, owner, pitr_status, recovery_days, facts
-		FROM table_facts WHERE run_id = ? ORDER BY account, region, name`, runID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []TableRecord
-	for rows.Next() {
-		r := TableRecord{RunID: runID}
-		var days sql.NullInt64
-		var facts string
-		if err := rows.Scan(&r.Account, &r.Region, &r.Name, &r.ARN, &r.Verdict, &r.Tier, &r.Owner, &r.PITRStatus, &days, &facts); err != nil {
-			return nil, err
-		}
-		if days.Valid {
-			d := int(days.Int64)
-			r.RecoveryDays = &d
-		}
-		r.Facts = json.RawMessage(facts)
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
-
-// Argv joins command-line arguments for the record.
-func Argv(args []string) string { return strings.Join(args, " ") }

@@ -32,6 +32,9 @@ const (
 	FaultInternal           Fault = "InternalServerError"
 	FaultBackupsUnavailable Fault = "ContinuousBackupsUnavailableException"
 	FaultDrop               Fault = "drop" // close the connection without an answer
+	// FaultStall accepts the call and never answers: the proxy holds it until
+	// the client gives up (its timeout) or the proxy closes.
+	FaultStall Fault = "stall"
 )
 
 // Rule matches calls and says what to do with them.
@@ -40,6 +43,9 @@ type Rule struct {
 	Account string // "" = any; for AssumeRole, the account of the role
 	Region  string // "" = any
 	Table   string // "" = any; matched against TableName (or the name in an ARN)
+	// TablePrefix, if set, matches table names that start with it (names
+	// with a random part, like the drill's scratch tables).
+	TablePrefix string
 	// Times limits the rule to the first Times matching calls; 0 means every call.
 	Times int
 	// Fault answers with an error (or drops the connection) instead of moto.
@@ -281,7 +287,7 @@ func (p *Proxy) match(q request) *Rule {
 	for _, r := range p.rules {
 		if (r.Op == "" || r.Op == q.op) && (r.Account == "" || r.Account == q.account) &&
 			(r.Region == "" || r.Region == q.region) && (r.Table == "" || r.Table == q.table) &&
-			(r.Times == 0 || r.hits < r.Times) {
+			strings.HasPrefix(q.table, r.TablePrefix) && (r.Times == 0 || r.hits < r.Times) {
 			r.hits++
 			return r
 		}
@@ -361,6 +367,9 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch fault {
 	case FaultNone:
+	case FaultStall:
+		<-r.Context().Done() // ends when the client hangs up or Close closes the connection
+		return
 	case FaultDrop:
 		if hj, ok := w.(http.Hijacker); ok {
 			if conn, _, err := hj.Hijack(); err == nil {

@@ -24,6 +24,9 @@ type val struct {
 }
 
 type tmpl struct {
+	mappings   *yaml.Node        // the Mappings section
+	macro      string            // a Transform that can rewrite any resource
+	loop       map[string]string // Fn::ForEach identifiers being expanded
 	params     map[string]*param
 	conditions map[string]*yaml.Node
 	overrides  map[string]string
@@ -32,6 +35,7 @@ type tmpl struct {
 }
 
 type param struct {
+	typ     string
 	name    string
 	def     *yaml.Node
 	allowed []string
@@ -115,6 +119,16 @@ func (t *tmpl) eval(n *yaml.Node, when string) []val {
 			}
 		}
 		return cap16(out)
+	case "Fn::FindInMap":
+		return t.findInMap(arg, when)
+	case "Fn::Select":
+		return t.selectFn(arg, when)
+	case "Fn::Split":
+		return t.split(arg, when)
+	case "Fn::Join":
+		return t.join(arg, when)
+	case "Fn::Sub":
+		return t.sub(arg, when)
 	}
 	return []val{{unknown: fmt.Sprintf("value computed by %s at deploy time", name), when: when}}
 }
@@ -127,6 +141,9 @@ func cap16(v []val) []val {
 }
 
 func (t *tmpl) ref(name, when string) []val {
+	if v, ok := t.loop[name]; ok {
+		return []val{{str: &v, when: when}}
+	}
 	switch {
 	case name == "AWS::NoValue":
 		return []val{{noValue: true, when: when}}

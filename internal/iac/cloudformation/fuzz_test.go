@@ -15,6 +15,7 @@ func FuzzScan(f *testing.F) {
 		"Parameters:\n  P: {Default: 'false'}\nResources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Properties:\n      PointInTimeRecoverySpecification:\n        PointInTimeRecoveryEnabled: !Ref P\n",
 		"Conditions:\n  C: !Equals [!Ref P, x]\n  D: !Condition C\nResources:\n  T:\n    Type: AWS::DynamoDB::GlobalTable\n    Condition: D\n    Properties:\n      Replicas:\n        - Region: a\n          PointInTimeRecoverySpecification: !If [C, {PointInTimeRecoveryEnabled: true}, !Ref AWS::NoValue]\n",
 		`{"Resources": {"T": {"Type": "AWS::DynamoDB::Table", "Properties": {"TableName": "x"}}}}`,
+		"Transform: AWS::LanguageExtensions\nMappings:\n  M:\n    a: {P: true}\nResources:\n  Fn::ForEach::L:\n    - N\n    - [a, b]\n    - \"T${N}\":\n        Type: AWS::DynamoDB::Table\n        Properties:\n          TableName: !Sub \"${N}-${AWS::Region}\"\n          PointInTimeRecoverySpecification:\n            PointInTimeRecoveryEnabled: !FindInMap [M, !Ref N, P, {DefaultValue: !Select [0, !Split [\",\", \"x,y\"]]}]\n",
 		"Conditions:\n  A: !Condition B\n  B: !Condition A\nResources:\n  T:\n    Type: AWS::DynamoDB::Table\n    Condition: A\n",
 	} {
 		f.Add(s)

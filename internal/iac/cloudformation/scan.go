@@ -75,6 +75,9 @@ func Scan(file string, src []byte, params map[string]string, opt iac.Options, no
 		for i := 0; i+1 < len(ps.Content); i += 2 {
 			p := &param{name: ps.Content[i].Value, node: ps.Content[i+1]}
 			_, p.def = get(p.node, "Default")
+			if _, ty := get(p.node, "Type"); ty != nil {
+				p.typ = ty.Value
+			}
 			if _, av := get(p.node, "AllowedValues"); av != nil && av.Kind == yaml.SequenceNode {
 				for _, a := range av.Content {
 					p.allowed = append(p.allowed, a.Value)
@@ -83,6 +86,8 @@ func Scan(file string, src []byte, params map[string]string, opt iac.Options, no
 			t.params[p.name] = p
 		}
 	}
+	_, t.mappings = get(root, "Mappings")
+	t.macro = macro(root)
 	if _, cs := get(root, "Conditions"); cs != nil && cs.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(cs.Content); i += 2 {
 			t.conditions[cs.Content[i].Value] = cs.Content[i+1]
@@ -96,13 +101,23 @@ func Scan(file string, src []byte, params map[string]string, opt iac.Options, no
 	var out []iac.Finding
 	for i := 0; i+1 < len(res.Content); i += 2 {
 		key, r := res.Content[i], res.Content[i+1]
-		_, ty := get(r, "Type")
-		if ty == nil {
-			continue
-		}
 		end := len(lines)
 		if i+2 < len(res.Content) {
 			end = res.Content[i+2].Line - 1
+		}
+		if strings.HasPrefix(key.Value, "Fn::ForEach::") {
+			dirs, problems := directives(r, lines, key.Line, end)
+			fs := t.forEach(file, src, key, r, opt)
+			for j := range fs {
+				fs[j].Reasons = append(fs[j].Reasons, problems...)
+				iac.Apply(&fs[j], dirs, now)
+			}
+			out = append(out, fs...)
+			continue
+		}
+		_, ty := get(r, "Type")
+		if ty == nil {
+			continue
 		}
 		dirs, problems := directives(r, lines, key.Line, end)
 		fs := t.resource(file, src, key, r, ty.Value, opt)
@@ -122,11 +137,15 @@ func (t *tmpl) resource(file string, src []byte, key, r *yaml.Node, typ string, 
 	if _, c := get(r, "Condition"); c != nil {
 		exists = t.cond(c.Value, "")
 	}
-	judge := func(f iac.Finding, container *yaml.Node, fixable bool) iac.Finding {
+	judge := func(f iac.Finding, container *yaml.Node, fixable bool, id iac.Identity) iac.Finding {
 		var outs []iac.Outcome
 		var s *site
 		for _, e := range exists {
 			switch {
+			case t.macro != "" && e.unknown == "":
+				outs = append(outs, iac.Outcome{Why: t.macro, When: e.when})
+			case hasKey(container, "Fn::Transform") && e.unknown == "":
+				outs = append(outs, iac.Outcome{Why: "Fn::Transform in its properties runs a macro at deploy time, which can change any property", When: e.when})
 			case e.unknown != "":
 				outs = append(outs, iac.Outcome{Why: e.unknown, When: e.when})
 			case !e.b:
@@ -137,10 +156,10 @@ func (t *tmpl) resource(file string, src []byte, key, r *yaml.Node, typ string, 
 				s = st
 			}
 		}
-		f.Verdict, f.Reasons, f.Rule = iac.Judge(outs, opt)
-		if f.Reasons == nil {
-			f.Reasons = []string{}
+		for i := range outs {
+			outs[i].ID = id
 		}
+		iac.Judge(outs, opt).Set(&f)
 		if (f.Verdict == iac.Fail || f.Verdict == iac.Conditional) && s != nil && fixable {
 			f.Fix = s.fix(file, src, t, opt)
 		}
@@ -148,7 +167,8 @@ func (t *tmpl) resource(file string, src []byte, key, r *yaml.Node, typ string, 
 	}
 	switch typ {
 	case "AWS::DynamoDB::Table", "AWS::Serverless::SimpleTable":
-		return []iac.Finding{judge(base, props, props != nil)}
+		_, tags := get(props, "Tags")
+		return []iac.Finding{judge(base, props, props != nil, t.identity(props, tags, ""))}
 	case "AWS::DynamoDB::GlobalTable":
 		_, reps := get(props, "Replicas")
 		if reps == nil || reps.Kind != yaml.SequenceNode {
@@ -168,7 +188,12 @@ func (t *tmpl) resource(file string, src []byte, key, r *yaml.Node, typ string, 
 					}
 				}
 			}
-			out = append(out, judge(f, rep, rep.Kind == yaml.MappingNode))
+			region := f.ReplicaRegion
+			if _, rg := get(rep, "Region"); rg == nil || region == fmt.Sprintf("replica[%d]", i) {
+				region = ""
+			}
+			_, tags := get(rep, "Tags")
+			out = append(out, judge(f, rep, rep.Kind == yaml.MappingNode, t.identity(props, tags, region)))
 		}
 		return out
 	case "Custom::DynamoDBReplica":
@@ -196,6 +221,25 @@ type site struct {
 
 // spec evaluates PointInTimeRecoverySpecification in container.
 func (t *tmpl) spec(container *yaml.Node, when string) ([]iac.Outcome, *site) {
+	if _, _, ok := fn(container); ok {
+		// The whole Properties (or replica) is an intrinsic, e.g. Fn::If:
+		// judge each alternative; a person fixes it.
+		var outs []iac.Outcome
+		for _, alt := range t.eval(container, when) {
+			switch {
+			case alt.unknown != "":
+				outs = append(outs, iac.Outcome{Why: alt.unknown, When: alt.when})
+			case alt.noValue || alt.node == nil:
+				outs = append(outs, iac.Outcome{Known: true, When: alt.when})
+			case alt.node == container:
+				outs = append(outs, iac.Outcome{Why: "the properties are an intrinsic function pitrguard cannot evaluate", When: alt.when})
+			default:
+				o, _ := t.spec(alt.node, alt.when)
+				outs = append(outs, o...)
+			}
+		}
+		return outs, &site{container: container, dynamic: true}
+	}
 	s := &site{container: container}
 	var specNode *yaml.Node
 	s.specKey, specNode = get(container, "PointInTimeRecoverySpecification")
@@ -282,4 +326,102 @@ func (t *tmpl) spec(container *yaml.Node, when string) ([]iac.Outcome, *site) {
 		}
 	}
 	return outs, s
+}
+
+// macro returns why the template's Transform makes every resource unknown:
+// a macro other than AWS::Serverless-2016-10-31 (SAM, modelled) and
+// AWS::LanguageExtensions (modelled: Fn::ForEach, FindInMap DefaultValue)
+// can rewrite any resource at deploy time.
+func macro(root *yaml.Node) string {
+	_, tr := get(root, "Transform")
+	if tr == nil {
+		return ""
+	}
+	names := []*yaml.Node{tr}
+	if tr.Kind == yaml.SequenceNode {
+		names = tr.Content
+	}
+	for _, n := range names {
+		switch {
+		case n.Kind != yaml.ScalarNode:
+			return "the template's Transform is not a name pitrguard can read; a macro can change any resource at deploy time"
+		case n.Value == "AWS::Serverless-2016-10-31" || n.Value == "AWS::LanguageExtensions":
+		default:
+			return fmt.Sprintf("the template is processed by the macro %s at deploy time, which can change any resource; scan its output (aws cloudformation get-template --template-stage Processed)", n.Value)
+		}
+	}
+	return ""
+}
+
+func hasKey(m *yaml.Node, key string) bool {
+	k, _ := get(m, key)
+	return k != nil
+}
+
+// forEach expands Fn::ForEach::Name: [Identifier, Collection, {OutputKey:
+// resource}] (AWS::LanguageExtensions): one resource per collection value,
+// with ${Identifier} and &{Identifier} replaced in its logical id and Ref
+// Identifier / ${Identifier} in its properties. A collection that is not
+// known gives one UNKNOWN finding per DynamoDB resource it would generate.
+func (t *tmpl) forEach(file string, src []byte, key, r *yaml.Node, opt iac.Options) []iac.Finding {
+	if r.Kind != yaml.SequenceNode || len(r.Content) != 3 || r.Content[0].Kind != yaml.ScalarNode || r.Content[2].Kind != yaml.MappingNode {
+		return nil
+	}
+	ident, outMap := r.Content[0].Value, r.Content[2]
+	lists := t.list(r.Content[1], "")
+	var values []string
+	why := ""
+	if len(lists) != 1 || lists[0].unknown != "" {
+		why = "the collection of " + key.Value + " depends on parameters or values known only at deploy time"
+		if len(lists) == 1 {
+			why = "the collection of " + key.Value + ": " + lists[0].unknown
+		}
+	} else {
+		for _, item := range lists[0].node.Content {
+			s, w := t.single(item)
+			if w != "" {
+				why = "a value of the collection of " + key.Value + " " + w
+				break
+			}
+			values = append(values, s)
+		}
+	}
+	var out []iac.Finding
+	for i := 0; i+1 < len(outMap.Content); i += 2 {
+		okey, res := outMap.Content[i], outMap.Content[i+1]
+		_, ty := get(res, "Type")
+		if ty == nil || !strings.HasPrefix(ty.Value, "AWS::DynamoDB::") && ty.Value != "AWS::Serverless::SimpleTable" {
+			continue
+		}
+		if why != "" {
+			f := iac.Finding{File: file, Line: okey.Line, Resource: key.Value + "/" + okey.Value, Reasons: []string{}}
+			iac.Judge([]iac.Outcome{{Why: why + "; which tables it creates is not known"}}, opt).Set(&f)
+			out = append(out, f)
+			continue
+		}
+		for _, v := range values {
+			id := strings.ReplaceAll(okey.Value, "${"+ident+"}", v)
+			id = strings.ReplaceAll(id, "&{"+ident+"}", alnum(v))
+			k := *okey
+			k.Value = id
+			if t.loop == nil {
+				t.loop = map[string]string{}
+			}
+			t.loop[ident] = v
+			out = append(out, t.resource(file, src, &k, res, ty.Value, opt)...)
+			delete(t.loop, ident)
+		}
+	}
+	return out
+}
+
+// alnum keeps the letters and digits of s (&{Identifier} in Fn::ForEach).
+func alnum(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }

@@ -34,6 +34,11 @@ type instance struct {
 	// attribution: the outermost module call in the root, for findings inside modules
 	rootCall *call
 	absent   bool // module count = 0
+	// unsure says why the module instance itself is uncertain (its count or
+	// for_each cannot be evaluated): its findings are UNKNOWN.
+	unsure string
+	// defaultTags are the aws providers' default_tags by alias.
+	defaultTags map[string]tagSet
 }
 
 // result is one resource (or replica) evaluation in one pass.
@@ -47,10 +52,11 @@ type result struct {
 
 func (in *instance) ctx(extra map[string]cty.Value) *hcl.EvalContext {
 	vars := map[string]cty.Value{
-		"var":       cty.ObjectVal(orEmpty(in.vars)),
-		"local":     cty.ObjectVal(orEmpty(in.locals)),
-		"path":      cty.ObjectVal(map[string]cty.Value{"module": cty.StringVal(in.mod.dir), "root": cty.StringVal("."), "cwd": cty.StringVal(".")}),
-		"terraform": cty.ObjectVal(map[string]cty.Value{"workspace": cty.StringVal("default")}),
+		"var":   cty.ObjectVal(orEmpty(in.vars)),
+		"local": cty.ObjectVal(orEmpty(in.locals)),
+		"path":  cty.ObjectVal(map[string]cty.Value{"module": cty.StringVal(in.mod.dir), "root": cty.StringVal("."), "cwd": cty.StringVal(".")}),
+		// The workspace is the one it is applied in: not a guess of "default".
+		"terraform": cty.ObjectVal(map[string]cty.Value{"workspace": cty.UnknownVal(cty.String)}),
 	}
 	for k, v := range extra {
 		vars[k] = v
@@ -132,6 +138,11 @@ func (in *instance) deciders(e hcl.Expression) []string {
 			}
 			name := attrName(tr[1])
 			switch tr.RootName() {
+			case "terraform":
+				if name == "workspace" && !seen["\x00workspace"] {
+					seen["\x00workspace"] = true
+					out = append(out, "terraform.workspace")
+				}
 			case "var":
 				if in.unknown[name] && !seen[name] {
 					seen[name] = true
@@ -164,7 +175,24 @@ func (in *instance) why(what string, exprs ...hcl.Expression) string {
 		return what + " cannot be evaluated without running Terraform (a resource attribute, data source or unsupported function)"
 	}
 	sort.Strings(ds)
-	return what + " depends on " + strings.Join(dedupe(ds), ", ") + ", which has no value (give it a default, a tfvars entry or --var)"
+	ds = dedupe(ds)
+	var vars []string
+	ws := ""
+	for _, d := range ds {
+		if d == "terraform.workspace" {
+			ws = "terraform.workspace, which is the workspace it is applied in"
+		} else {
+			vars = append(vars, d)
+		}
+	}
+	if len(vars) == 0 {
+		return what + " depends on " + ws
+	}
+	msg := what + " depends on " + strings.Join(vars, ", ") + ", which has no value (give it a default, a tfvars entry or --var)"
+	if ws != "" {
+		msg += ", and on " + ws
+	}
+	return msg
 }
 
 func dedupe(s []string) []string {
@@ -248,7 +276,7 @@ func convertTo(v cty.Value, t cty.Type) cty.Value {
 // child builds the instance of a module call.
 func (in *instance) child(c *call, m *module, extra map[string]cty.Value) *instance {
 	ch := &instance{mod: m, addr: in.addr + "module." + c.name + ".", vars: map[string]cty.Value{}, src: map[string]varSource{},
-		unknown: map[string]bool{}, rootCall: in.rootCall, absent: in.absent}
+		unknown: map[string]bool{}, rootCall: in.rootCall, absent: in.absent, unsure: in.unsure}
 	if ch.rootCall == nil {
 		ch.rootCall = c
 	}
@@ -284,6 +312,7 @@ type walker struct {
 	diags     []Diag
 	results   []result
 	minDays   int
+	limits    iac.Limits
 	split     map[string][]string // file → lines, for comment directives
 }
 
@@ -292,7 +321,7 @@ func (w *walker) load(dir string) *module {
 	if m, ok := w.modules[dir]; ok {
 		return m
 	}
-	m, d := loadModule(w.parser, dir)
+	m, d := loadModule(w.parser, dir, w.limits)
 	w.diags = append(w.diags, d...)
 	w.modules[dir] = m
 	return m
@@ -330,14 +359,69 @@ func (w *walker) walk(in *instance, key string, depth int) {
 		if m == nil {
 			continue
 		}
-		ch := in.child(c, m, nil)
-		if a, ok := c.attrs["count"]; ok {
-			if n, known := toInt(in.eval(a.Expr, nil)); known && n == 0 {
-				ch.absent = true
+		// count and for_each on a module call make one instance per index or
+		// key, each with its own inputs (count.index, each.key, each.value).
+		for _, mi := range w.moduleInstances(in, c) {
+			ch := in.child(c, m, mi.extra)
+			ch.defaultTags = childProviderTags(in, c, ch)
+			ch.addr = in.addr + "module." + c.name + mi.suffix + "."
+			ch.absent = ch.absent || mi.absent
+			if mi.unsure != "" && ch.unsure == "" {
+				ch.unsure = mi.unsure
 			}
+			w.walk(ch, ckey, depth+1)
 		}
-		w.walk(ch, ckey, depth+1)
 	}
+}
+
+// moduleInstances expands a module call's count or for_each.
+func (w *walker) moduleInstances(in *instance, c *call) []instKey {
+	if a, ok := c.attrs["count"]; ok {
+		n, known := toInt(in.eval(a.Expr, nil))
+		switch {
+		case !known:
+			return []instKey{{suffix: "[*]", extra: map[string]cty.Value{"count": cty.ObjectVal(map[string]cty.Value{"index": cty.UnknownVal(cty.Number)})},
+				unsure: in.why("the module's count", a.Expr)}}
+		case n <= 0:
+			return []instKey{{absent: true}}
+		}
+		var out []instKey
+		if n > maxInstances {
+			return []instKey{{suffix: "[*]", unsure: fmt.Sprintf("the module's count is %d, more instances than pitrguard expands (%d)", n, maxInstances)}}
+		}
+		for i := range n {
+			out = append(out, instKey{suffix: fmt.Sprintf("[%d]", i), extra: map[string]cty.Value{"count": cty.ObjectVal(map[string]cty.Value{"index": cty.NumberIntVal(int64(i))})}})
+		}
+		return out
+	}
+	if a, ok := c.attrs["for_each"]; ok {
+		v := in.eval(a.Expr, nil)
+		if !v.IsWhollyKnown() || v.IsNull() || !(v.Type().IsMapType() || v.Type().IsSetType() || v.Type().IsObjectType()) {
+			return []instKey{{suffix: "[*]", extra: map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": cty.UnknownVal(cty.String), "value": cty.DynamicVal})},
+				unsure: in.why("the module's for_each", a.Expr)}}
+		}
+		if v.LengthInt() == 0 {
+			return []instKey{{absent: true}}
+		}
+		if v.LengthInt() > maxInstances {
+			return []instKey{{suffix: "[*]", unsure: fmt.Sprintf("the module's for_each has %d elements, more instances than pitrguard expands (%d)", v.LengthInt(), maxInstances)}}
+		}
+		var out []instKey
+		for it := v.ElementIterator(); it.Next(); {
+			k, val := it.Element()
+			if v.Type().IsSetType() {
+				k = val
+			}
+			if !k.Type().Equals(cty.String) {
+				continue
+			}
+			ks := k.AsString()
+			out = append(out, instKey{suffix: fmt.Sprintf("[%q]", ks),
+				extra: map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(ks), "value": val})}})
+		}
+		return out
+	}
+	return []instKey{{}}
 }
 
 func attributionFile(in *instance, c *call) string {

@@ -44,6 +44,9 @@ func directVar(e hcl.Expression) string {
 // tableFix fixes a table's point_in_time_recovery block.
 func (w *walker) tableFix(in *instance, r *resource, o iac.Outcome, en, period hcl.Expression, hasBlock bool) func() *iac.Fix {
 	return func() *iac.Fix {
+		if f := overridden(r); f != nil {
+			return f
+		}
 		if in.rootCall != nil && (!hasBlock || en == nil || directVar(en) == "") {
 			return &iac.Fix{File: r.file, Manual: "the table is defined inside module " + strings.TrimSuffix(in.addr, ".") + " without an input that controls PITR; change the module"}
 		}
@@ -79,10 +82,26 @@ func (w *walker) tableFix(in *instance, r *resource, o iac.Outcome, en, period h
 	}
 }
 
+// overridden is a manual fix for a resource an override file changes: the
+// setting that wins may be in either file, and a person should choose.
+func overridden(r *resource) *iac.Fix {
+	if len(r.overrides) == 0 {
+		return nil
+	}
+	var files []string
+	for _, o := range r.overrides {
+		files = append(files, filepath.Base(o.DefRange.Filename))
+	}
+	return &iac.Fix{File: r.file, Manual: "the resource is changed by override file(s) " + strings.Join(files, ", ") + "; fix the setting where it wins, by hand"}
+}
+
 // replicaFix sets point_in_time_recovery = true on a replica block (index >= 0)
 // or on an aws_dynamodb_table_replica resource (index -1).
 func (w *walker) replicaFix(in *instance, r *resource, c *hcl.BodyContent, index int) func() *iac.Fix {
 	return func() *iac.Fix {
+		if f := overridden(r); f != nil {
+			return f
+		}
 		a := c.Attributes["point_in_time_recovery"]
 		if a != nil && directVar(a.Expr) != "" {
 			return w.varFix(in, directVar(a.Expr))
@@ -143,6 +162,9 @@ func (w *walker) varFix(in *instance, name string) *iac.Fix {
 		return &iac.Fix{File: src.file, Desc: fmt.Sprintf("set %s = true in %s", name, filepath.Base(src.file)), Edit: setAttr(blockPath{}, name, "true")}
 	case "input":
 		c := src.call
+		if c.overridden {
+			return &iac.Fix{File: c.file, Manual: fmt.Sprintf("module %s is changed by an override file; set input %s = true by hand where it wins", c.name, name)}
+		}
 		if v := directVar(src.attr.Expr); v != "" && src.in != nil {
 			return w.varFix(src.in, v)
 		}
@@ -156,6 +178,8 @@ func (w *walker) varFix(in *instance, name string) *iac.Fix {
 			Edit: setAttr(blockPath{typ: "module", labels: []string{c.name}}, name, "true")}
 	case "cli":
 		return &iac.Fix{Manual: "var." + name + " comes from --var; pass --var " + name + "=true"}
+	case "env":
+		return &iac.Fix{Manual: "var." + name + " comes from the environment variable TF_VAR_" + name + "; set it to true where Terraform runs"}
 	}
 	return &iac.Fix{Manual: "var." + name + " has no value here; the verdict depends on what it is given"}
 }

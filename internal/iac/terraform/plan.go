@@ -8,6 +8,7 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/pitrguard/pitrguard/internal/iac"
+	"github.com/pitrguard/pitrguard/internal/model"
 )
 
 // IsPlan reports whether a JSON file is `terraform show -json` output.
@@ -58,13 +59,14 @@ func ScanPlan(file string, src []byte, o Options) ([]iac.Finding, error) {
 				vals := get(r, "values")
 				au := unknown[addr.Value]
 				base := iac.Finding{File: file, Line: addr.Line, Resource: addr.Value, Reasons: []string{}}
+				id := planIdentity(vals, au)
 				switch typ.Value {
 				case "aws_dynamodb_table":
-					oc := iac.Outcome{Known: true}
+					oc := iac.Outcome{Known: true, ID: id}
 					p := get(vals, "point_in_time_recovery")
 					switch {
 					case get(au, "point_in_time_recovery") != nil && get(au, "point_in_time_recovery").Kind == yaml.ScalarNode && get(au, "point_in_time_recovery").Value == "true":
-						oc = iac.Outcome{Why: "point_in_time_recovery is known only after apply"}
+						oc = iac.Outcome{Why: "point_in_time_recovery is known only after apply", ID: id}
 					case p != nil && p.Kind == yaml.SequenceNode && len(p.Content) > 0:
 						e := get(p.Content[0], "enabled")
 						oc.Enabled = e != nil && e.Value == "true"
@@ -81,12 +83,27 @@ func ScanPlan(file string, src []byte, o Options) ([]iac.Finding, error) {
 								f.ReplicaRegion = rn.Value
 							}
 							pr := get(rep, "point_in_time_recovery")
-							out = append(out, judged(f, []iac.Outcome{{Known: true, Enabled: pr != nil && pr.Value == "true"}}, o))
+							rid := id
+							rid.Region = ""
+							if rn := get(rep, "region_name"); rn != nil {
+								rid.Region = rn.Value
+							}
+							if pt := get(rep, "propagate_tags"); pt == nil || pt.Value != "true" {
+								rid.Tags, rid.UnknownTags = map[string]string{}, nil
+								rid.TagsWhy = "the replica's tags are not set by Terraform (propagate_tags is not true)"
+							}
+							out = append(out, judged(f, []iac.Outcome{{Known: true, Enabled: pr != nil && pr.Value == "true", ID: rid}}, o))
 						}
 					}
 				case "aws_dynamodb_table_replica":
 					pr := get(vals, "point_in_time_recovery")
-					out = append(out, judged(base, []iac.Outcome{{Known: true, Enabled: pr != nil && pr.Value == "true"}}, o))
+					id.Name, id.NameWhy = "", "the replica's table name comes from global_table_arn"
+					if ga := get(vals, "global_table_arn"); ga != nil {
+						if ref, err := model.ParseTableARN(ga.Value); err == nil {
+							id.Name, id.NameWhy = ref.Name, ""
+						}
+					}
+					out = append(out, judged(base, []iac.Outcome{{Known: true, Enabled: pr != nil && pr.Value == "true", ID: id}}, o))
 				}
 			}
 		}
@@ -100,11 +117,41 @@ func ScanPlan(file string, src []byte, o Options) ([]iac.Finding, error) {
 	return out, nil
 }
 
-func judged(f iac.Finding, outs []iac.Outcome, o Options) iac.Finding {
-	f.Verdict, f.Reasons, f.Rule = iac.Judge(outs, o.Rules)
-	if f.Reasons == nil {
-		f.Reasons = []string{}
+// planIdentity reads a planned table's name and tags_all (which includes
+// the provider's default_tags); values known only after apply are unknown.
+func planIdentity(vals, au *yaml.Node) iac.Identity {
+	id := iac.Identity{Tags: map[string]string{}, UnknownTags: map[string]string{}}
+	if n := get(vals, "name"); n != nil && n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
+		id.Name = n.Value
+	} else {
+		id.NameWhy = "the name is known only after apply"
 	}
+	tags := get(vals, "tags_all")
+	unk := get(au, "tags_all")
+	if tags == nil || tags.Tag == "!!null" {
+		tags, unk = get(vals, "tags"), get(au, "tags")
+	}
+	if unk != nil && unk.Kind == yaml.ScalarNode && unk.Value == "true" {
+		id.TagsWhy = "the tags are known only after apply"
+		return id
+	}
+	if tags != nil && tags.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(tags.Content); i += 2 {
+			id.Tags[tags.Content[i].Value] = tags.Content[i+1].Value
+		}
+	}
+	if unk != nil && unk.Kind == yaml.MappingNode {
+		for i := 0; i+1 < len(unk.Content); i += 2 {
+			if unk.Content[i+1].Value == "true" {
+				id.UnknownTags[unk.Content[i].Value] = "its value is known only after apply"
+			}
+		}
+	}
+	return id
+}
+
+func judged(f iac.Finding, outs []iac.Outcome, o Options) iac.Finding {
+	iac.Judge(outs, o.Rules).Set(&f)
 	if f.Verdict == iac.Fail {
 		f.Fix = &iac.Fix{File: f.File, Manual: "a plan is generated: fix the Terraform configuration, then plan again"}
 	}

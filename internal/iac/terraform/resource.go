@@ -12,16 +12,38 @@ import (
 	"github.com/pitrguard/pitrguard/internal/iac"
 )
 
-var resourceSchema = &hcl.BodySchema{
-	Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "for_each"}, {Name: "point_in_time_recovery"}, {Name: "provider"}},
-	Blocks: []hcl.BlockHeaderSchema{{Type: "point_in_time_recovery"}, {Type: "replica"},
-		{Type: "dynamic", LabelNames: []string{"type"}}},
+// One schema per resource type: point_in_time_recovery is a block of
+// aws_dynamodb_table but an attribute of aws_dynamodb_table_replica, and an
+// HCL JSON body matches a name listed as both as an attribute, so a shared
+// schema never saw the block in .tf.json (issue 9 #15).
+var (
+	tableSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "for_each"}, {Name: "provider"}, {Name: "name"}, {Name: "tags"}},
+		Blocks: []hcl.BlockHeaderSchema{{Type: "point_in_time_recovery"}, {Type: "replica"},
+			{Type: "dynamic", LabelNames: []string{"type"}}},
+	}
+	replicaResourceSchema = &hcl.BodySchema{
+		Attributes: []hcl.AttributeSchema{{Name: "count"}, {Name: "for_each"}, {Name: "provider"}, {Name: "point_in_time_recovery"},
+			{Name: "tags"}, {Name: "global_table_arn"}},
+	}
+)
+
+// schemaOf is the schema of a resource type pitrguard reads.
+func schemaOf(typ string) *hcl.BodySchema {
+	if typ == "aws_dynamodb_table_replica" {
+		return replicaResourceSchema
+	}
+	return tableSchema
 }
 
 var dynamicSchema = &hcl.BodySchema{
 	Attributes: []hcl.AttributeSchema{{Name: "for_each", Required: true}, {Name: "iterator"}, {Name: "labels"}},
 	Blocks:     []hcl.BlockHeaderSchema{{Type: "content"}},
 }
+
+// maxInstances bounds the expansion of count and for_each (an untrusted
+// configuration must not make the scan unbounded).
+const maxInstances = 1000
 
 // nested is one (possibly dynamic) nested block with the variables it sees.
 type nested struct {
@@ -35,10 +57,11 @@ type instKey struct {
 	suffix string
 	extra  map[string]cty.Value
 	unsure string // count/for_each could not be evaluated
+	absent bool   // count = 0 or an empty for_each (module calls)
 }
 
 func (w *walker) resource(in *instance, r *resource) {
-	content, _, _ := r.block.Body.PartialContent(resourceSchema)
+	content, _, _ := r.body().PartialContent(schemaOf(r.typ))
 	addr := in.addr + r.typ + "." + r.name
 	var insts []instKey
 	switch {
@@ -52,6 +75,10 @@ func (w *walker) resource(in *instance, r *resource) {
 		}
 		if n == 0 {
 			w.emit(in, r, addr, iac.Outcome{Absent: true, When: ""}, nil, "")
+			return
+		}
+		if n > maxInstances {
+			w.emit(in, r, addr+"[*]", iac.Outcome{Why: fmt.Sprintf("count is %d, more instances than pitrguard expands (%d)", n, maxInstances)}, nil, "")
 			return
 		}
 		for i := range n {
@@ -69,6 +96,10 @@ func (w *walker) resource(in *instance, r *resource) {
 			w.emit(in, r, addr, iac.Outcome{Absent: true}, nil, "")
 			return
 		}
+		if v.LengthInt() > maxInstances {
+			w.emit(in, r, addr+"[*]", iac.Outcome{Why: fmt.Sprintf("for_each has %d elements, more instances than pitrguard expands (%d)", v.LengthInt(), maxInstances)}, nil, "")
+			return
+		}
 		for it := v.ElementIterator(); it.Next(); {
 			k, val := it.Element()
 			if v.Type().IsSetType() {
@@ -83,8 +114,10 @@ func (w *walker) resource(in *instance, r *resource) {
 	}
 	for _, ik := range insts {
 		a := addr + ik.suffix
+		id := w.identity(in, r, content, ik.extra)
 		if r.typ == "aws_dynamodb_table_replica" {
 			o := w.replicaAttr(in, content, ik.extra, "point_in_time_recovery")
+			o.ID = id
 			region := ""
 			if p := content.Attributes["provider"]; p != nil {
 				region = strings.TrimSpace(string(hcl.RangeBetween(p.Expr.StartRange(), p.Expr.Range()).SliceBytes(in.mod.src[r.file])))
@@ -96,23 +129,25 @@ func (w *walker) resource(in *instance, r *resource) {
 		if ik.unsure != "" && !o.Known {
 			o.Why = ik.unsure
 		}
+		o.ID = id
 		w.emit(in, r, a, o, fix, "")
 		for i, rep := range w.blocks(in, content, "replica", ik.extra) {
 			region := fmt.Sprintf("replica[%d]", i)
 			if rep.body == nil {
 				// A dynamic replica block whose for_each cannot be evaluated:
 				// which replicas exist is not known.
-				w.emit(in, r, a, iac.Outcome{Why: rep.extra["__unknown"].AsString()},
+				w.emit(in, r, a, iac.Outcome{Why: rep.extra["__unknown"].AsString(), ID: w.replicaIdentity(in, id, &hcl.BodyContent{}, nil, "")},
 					manual(r.file, "the replicas come from a dynamic block whose for_each is not known"), "dynamic replicas")
 				continue
 			}
-			rc, _, _ := rep.body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "region_name"}, {Name: "point_in_time_recovery"}}})
+			rc, _, _ := rep.body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "region_name"}, {Name: "point_in_time_recovery"}, {Name: "propagate_tags"}}})
 			if rn := rc.Attributes["region_name"]; rn != nil {
 				if v := in.eval(rn.Expr, rep.extra); v.IsWhollyKnown() && v.Type() == cty.String {
 					region = v.AsString()
 				}
 			}
 			ro := w.replicaAttr(in, rc, rep.extra, "point_in_time_recovery")
+			ro.ID = w.replicaIdentity(in, id, rc, rep.extra, region)
 			var rfix func() *iac.Fix
 			if !rep.dynamic {
 				rfix = w.replicaFix(in, r, rc, rep.index)
@@ -151,6 +186,10 @@ func (w *walker) blocks(in *instance, content *hcl.BodyContent, typ string, extr
 			coll := in.eval(dc.Attributes["for_each"].Expr, extra)
 			if !coll.IsWhollyKnown() || coll.IsNull() || !coll.CanIterateElements() {
 				out = append(out, nested{body: nil, extra: map[string]cty.Value{"__unknown": cty.StringVal(in.why("the dynamic "+typ+" block's for_each", dc.Attributes["for_each"].Expr))}, dynamic: true})
+				continue
+			}
+			if coll.LengthInt() > maxInstances {
+				out = append(out, nested{body: nil, extra: map[string]cty.Value{"__unknown": cty.StringVal(fmt.Sprintf("the dynamic %s block's for_each has more elements than pitrguard expands (%d)", typ, maxInstances))}, dynamic: true})
 				continue
 			}
 			for ei := coll.ElementIterator(); ei.Next(); {
@@ -248,8 +287,11 @@ func (w *walker) emit(in *instance, r *resource, addr string, o iac.Outcome, fix
 
 // emitAt records a result; line, if > 0, is where a replica block starts.
 func (w *walker) emitAt(in *instance, r *resource, addr string, o iac.Outcome, fix func() *iac.Fix, region string, line int) {
-	if in.absent {
-		o = iac.Outcome{Absent: true, When: "the module's count is 0"}
+	switch {
+	case in.absent:
+		o = iac.Outcome{Absent: true, When: "the module's count is 0 or its for_each is empty", ID: o.ID}
+	case in.unsure != "" && !o.Absent:
+		o = iac.Outcome{Why: in.unsure + "; which instances exist is not known", ID: o.ID}
 	}
 	f := iac.Finding{File: r.file, Line: r.block.DefRange.Start.Line, Resource: addr, ReplicaRegion: region, Reasons: []string{}}
 	if line > 0 {
@@ -292,7 +334,7 @@ func (w *walker) lines(file string) []string {
 // controllingInput names the module input that decides PITR, when the
 // table's enabled attribute is a direct var reference.
 func (w *walker) controllingInput(in *instance, r *resource) string {
-	content, _, _ := r.block.Body.PartialContent(resourceSchema)
+	content, _, _ := r.body().PartialContent(schemaOf(r.typ))
 	for _, b := range content.Blocks {
 		if b.Type != "point_in_time_recovery" {
 			continue

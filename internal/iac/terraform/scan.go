@@ -22,6 +22,10 @@ type Options struct {
 	Vars     map[string]string // --var k=v
 	Rules    iac.Options
 	Now      time.Time
+	Limits   iac.Limits // size cap and symlink policy for every file read
+	// Env are TF_VAR_name environment variables (name → value), which
+	// Terraform reads before any tfvars file.
+	Env map[string]string
 }
 
 type tfvar struct {
@@ -48,10 +52,13 @@ func loadTFVars(p *hclparse.Parser, dir string, o Options) (map[string]tfvar, []
 	auto = append(auto, autoJSON...)
 	sort.Strings(auto)
 	files = append(append(files, auto...), o.VarFiles...)
+	for _, k := range sortedStrKeys(o.Env) {
+		out[k] = tfvar{set: true, val: cliValue(o.Env[k], "TF_VAR_"+k), kind: "env"}
+	}
 	for _, path := range files {
-		src, err := os.ReadFile(path)
+		src, err := iac.ReadFile(path, o.Limits)
 		if err != nil {
-			diags = append(diags, Diag{File: path, Msg: "cannot read var file: " + err.Error()})
+			diags = append(diags, Diag{File: path, Msg: "var file: " + fileMsg(err)})
 			continue
 		}
 		f, hd := parse(p, path, src)
@@ -74,22 +81,36 @@ func loadTFVars(p *hclparse.Parser, dir string, o Options) (map[string]tfvar, []
 	}
 	sort.Strings(names)
 	for _, k := range names {
-		raw := o.Vars[k]
-		v := cty.StringVal(raw)
-		if e, d := hclsyntax.ParseExpression([]byte(raw), "--var", hcl.InitialPos); !d.HasErrors() {
-			if pv, d := e.Value(nil); !d.HasErrors() && pv.Type() != cty.String {
-				v = pv
-			}
-		}
-		out[k] = tfvar{set: true, val: v, kind: "cli"}
+		out[k] = tfvar{set: true, val: cliValue(o.Vars[k], "--var"), kind: "cli"}
 	}
 	return out, diags
 }
 
+// cliValue reads a value given on the command line or in TF_VAR_: an HCL
+// literal for non-string types, else the raw string.
+func cliValue(raw, from string) cty.Value {
+	v := cty.StringVal(raw)
+	if e, d := hclsyntax.ParseExpression([]byte(raw), from, hcl.InitialPos); !d.HasErrors() {
+		if pv, d := e.Value(nil); !d.HasErrors() && pv.Type() != cty.String {
+			v = pv
+		}
+	}
+	return v
+}
+
+func sortedStrKeys(m map[string]string) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // LocalModuleDirs returns the directories dir calls as local modules (so a
 // scan does not also report them as roots).
-func LocalModuleDirs(dir string) []string {
-	m, _ := loadModule(hclparse.NewParser(), dir)
+func LocalModuleDirs(dir string, lim iac.Limits) []string {
+	m, _ := loadModule(hclparse.NewParser(), dir, lim)
 	if m == nil {
 		return nil
 	}
@@ -105,7 +126,7 @@ func LocalModuleDirs(dir string) []string {
 // Scan evaluates the root module in dir and the modules it calls.
 func Scan(dir string, o Options) ([]iac.Finding, []Diag) {
 	p := hclparse.NewParser()
-	w := &walker{parser: p, modules: map[string]*module{}, installed: installed(dir), root: dir, minDays: o.Rules.MinRecoveryDays,
+	w := &walker{parser: p, modules: map[string]*module{}, installed: installed(dir, o.Limits), root: dir, limits: o.Limits, minDays: o.Rules.MinRecoveryDays,
 		split: map[string][]string{}}
 	root := w.load(dir)
 	if root == nil {
@@ -114,6 +135,7 @@ func Scan(dir string, o Options) ([]iac.Finding, []Diag) {
 	tfvars, d := loadTFVars(p, dir, o)
 	w.diags = append(w.diags, d...)
 	base := newRoot(root, tfvars, nil)
+	base.defaultTags = providerTags(base)
 	w.walk(base, "", 0)
 	results := w.results
 
@@ -139,7 +161,9 @@ func Scan(dir string, o Options) ([]iac.Finding, []Diag) {
 				when = append(when, fmt.Sprintf("var.%s = %v", b, assign[b]))
 			}
 			w.results = nil
-			w.walk(newRoot(root, tfvars, assign), "", 0)
+			in := newRoot(root, tfvars, assign)
+			in.defaultTags = providerTags(in)
+			w.walk(in, "", 0)
 			for _, r := range w.results {
 				o := r.outcome
 				o.When = strings.Join(when, ", ")
@@ -160,12 +184,7 @@ func Scan(dir string, o Options) ([]iac.Finding, []Diag) {
 		if !r.outcome.Known && !r.outcome.Absent && len(enumerated[r.key]) > 0 {
 			outs = enumerated[r.key]
 		}
-		var reasons []string
-		f.Verdict, reasons, f.Rule = iac.Judge(outs, o.Rules)
-		f.Reasons = append(reasons, f.Reasons...)
-		if f.Reasons == nil {
-			f.Reasons = []string{}
-		}
+		iac.Judge(outs, o.Rules).Set(&f)
 		ds, problems := iac.CommentDirectives(r.comments)
 		f.Reasons = append(f.Reasons, problems...)
 		iac.Apply(&f, ds, o.Now)
