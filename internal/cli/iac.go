@@ -36,10 +36,6 @@ type iacOptions struct {
 // iacFailOn are the --fail-on values of iac scan (docs/conventions.md).
 var iacFailOn = []string{"non-compliant", "unknown", "conditional"}
 
-// notForIAC are inherited flags that mean nothing to iac, which reads files
-// only: no AWS call, no history.
-var notForIAC = []string{"profile", "region", "endpoint-url", "db", "no-store", "max-attempts", "retry-max-backoff"}
-
 func newIACCmd(f *Factory) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:     "iac",
@@ -67,32 +63,8 @@ Only regular files are read, each up to --max-file-size; a symbolic link is
 followed only when its target is inside a scanned path, so a scan of an
 untrusted pull request stays bounded.`,
 	}
-	hideNotForIAC(cmd)
 	cmd.AddCommand(newIACScanCmd(f), newIACFixCmd(f))
 	return cmd
-}
-
-// hideNotForIAC keeps the AWS and history flags out of iac's help. (They are
-// root persistent flags; refusing them is done in checkNotForIAC.)
-func hideNotForIAC(cmd *cobra.Command) {
-	cmd.SetHelpFunc(func(c *cobra.Command, args []string) {
-		for _, name := range notForIAC {
-			if fl := c.InheritedFlags().Lookup(name); fl != nil {
-				fl.Hidden = true
-			}
-		}
-		c.Root().HelpFunc()(c, args)
-	})
-}
-
-// checkNotForIAC refuses an AWS or history flag given to an iac command.
-func checkNotForIAC(c *cobra.Command) error {
-	for _, name := range notForIAC {
-		if fl := c.Flags().Lookup(name); fl != nil && fl.Changed {
-			return FlagErrorf("--%s does not apply to %s: it reads files only (no AWS call, no history)", name, c.CommandPath())
-		}
-	}
-	return nil
 }
 
 func addIACFlags(cmd *cobra.Command, o *iacOptions) {
@@ -102,7 +74,7 @@ func addIACFlags(cmd *cobra.Command, o *iacOptions) {
 	fl.StringArrayVar(&o.Params, "param", nil, "CloudFormation parameter, k=v (repeatable; overrides Default)")
 	fl.StringVar(&o.ParamsFile, "params-file", "", "CloudFormation parameters JSON file")
 	fl.IntVar(&o.MinDays, "min-recovery-days", 0, "also fail recovery windows shorter than this (1–35), on top of the policy's tiers")
-	fl.StringVar(&o.ConfigFile, "config", "", "policy file (default: ./pitrguard.yaml if present, else built-in defaults): tiers, exemptions and min_recovery_days judge IaC as they judge live tables")
+	fl.StringVar(&o.ConfigFile, "config", "", "policy file (default: ./pitrguard.yaml if present, else built-in defaults)")
 	fl.StringVar(&o.MaxFileSize, "max-file-size", iac.FormatSize(iac.DefaultMaxFileBytes), "largest file read (e.g. 10MB, 512KB); a larger file is reported, not read")
 }
 
@@ -200,9 +172,6 @@ Peers' directives are honoured too (checkov CKV_AWS_28/165, trivy/tfsec
 AVD-AWS-0024, kics-scan ignore-block, cfn_nag W78, cfn-guard DYNAMODB_PITR_ENABLED).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, paths []string) error {
-			if err := checkNotForIAC(c); err != nil {
-				return err
-			}
 			if o.Format == "text" {
 				fmt.Fprintln(f.IO.ErrOut, "warning: --format text is deprecated; use --format table")
 				o.Format = "table"
@@ -334,9 +303,6 @@ nothing is written anywhere.`,
   pitrguard iac fix infra/ envs/prod.tfvars --var-file envs/prod.tfvars`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, paths []string) error {
-			if err := checkNotForIAC(c); err != nil {
-				return err
-			}
 			so, _, err := o.build(f)
 			if err != nil {
 				return err
