@@ -143,7 +143,7 @@ backup:DeleteRecoveryPoint is left out.`
 		Long:  long,
 		Example: fmt.Sprintf(`  pitrguard guardrails %[1]s --allow-principal 'arn:aws:iam::*:role/pitrguard-*'
   pitrguard guardrails %[1]s --protect-deletes --protect-tag tier=critical -o %[1]s.json
-  pitrguard guardrails %[1]s --format terraform --target ou-ab12-cdef3456 -o %[1]s.tf`, kind),
+  pitrguard guardrails %[1]s --format terraform --attach-to ou-ab12-cdef3456 -o %[1]s.tf`, kind),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := checkFormat(o.Format, guardrails.Formats...); err != nil {
@@ -165,7 +165,7 @@ backup:DeleteRecoveryPoint is left out.`
 			}
 			for _, t := range o.Targets {
 				if err := guardrails.CheckTarget(t); err != nil {
-					return FlagErrorf("--target: %v", err)
+					return FlagErrorf("--attach-to: %v", err)
 				}
 			}
 			po := guardrails.PolicyOptions{Kind: kind, AllowPrincipals: allow, ProtectDeletes: o.ProtectDeletes, ProtectTags: tags}
@@ -205,7 +205,7 @@ backup:DeleteRecoveryPoint is left out.`
 	fl := cmd.Flags()
 	fl.BoolVar(&o.ProtectDeletes, "protect-deletes", false, "also deny DeleteTable, DeleteBackup (and, in an SCP, backup:DeleteRecoveryPoint) on protected-tier resources")
 	fl.StringArrayVar(&o.ProtectTags, "protect-tag", nil, "tag of the protected tier as key=value (repeatable; default: env, environment or stage = prod, production or prd)")
-	fl.StringSliceVar(&o.Targets, "target", nil, "root, OU or account ids to attach the policy to (terraform and cloudformation formats)")
+	fl.StringSliceVar(&o.Targets, "attach-to", nil, "root, OU or account ids to attach the policy to (terraform and cloudformation formats)")
 	fl.StringVar(&o.Partition, "partition", "aws", "AWS partition of the default role ARNs (aws, aws-cn, aws-us-gov)")
 	formatFlag(cmd, &o.Format, guardrails.Formats...)
 	outputFlag(cmd, &o.Output, "the policy")
