@@ -108,6 +108,13 @@ func (e *Evaluator) Evaluate(t *model.Table) Result {
 		r.Verdict = model.Unknown
 		r.Reasons = append(r.Reasons, unknownReason(t))
 		return r
+	case stateUnread(t):
+		// DescribeTable failed: the table's state (CREATING? DELETING?) is
+		// not known, so neither is whether PITR can be judged. Never turn
+		// "could not read" into an answer (ARCHITECTURE principle 2).
+		r.Verdict = model.Unknown
+		r.Reasons = append(r.Reasons, unknownReason(t))
+		return r
 	}
 	if t.Status != "" && t.Status != "ACTIVE" {
 		r.Notes = append(r.Notes, string(model.ReasonTableNotActive))
@@ -180,6 +187,17 @@ func (e *Evaluator) sameOutcome(tiers []config.Tier, t *model.Table) bool {
 		}
 	}
 	return true
+}
+
+// stateUnread reports whether DescribeTable, which says the table's state,
+// failed for t.
+func stateUnread(t *model.Table) bool {
+	for _, re := range t.ReadErrors {
+		if re.Op == "DescribeTable" {
+			return true
+		}
+	}
+	return false
 }
 
 // unknownReason picks the reason from the read that made PITR unknowable.

@@ -123,6 +123,9 @@ func TestEvaluate(t *testing.T) {
 		{"access denied is unknown", table("orders", tags("env", "prod"), readErr("DescribeContinuousBackups", model.ReasonAccessDenied)), model.Unknown, []model.Reason{model.ReasonAccessDenied}, "critical", "", false},
 		{"throttled is unknown", table("orders", readErr("DescribeContinuousBackups", model.ReasonThrottled)), model.Unknown, []model.Reason{model.ReasonThrottled}, "standard", "", false},
 		{"vanished is unknown", table("orders", readErr("DescribeTable", model.ReasonNotFound), func(t *model.Table) { t.Status = "" }), model.Unknown, []model.Reason{model.ReasonNotFound}, "standard", "", false},
+		// The invariant suite found this: PITR read as off, but DescribeTable
+		// denied, so the table's state is unknown: never an answer.
+		{"state unreadable is unknown even with pitr read", table("orders", pitr(35), readErr("DescribeTable", model.ReasonAccessDenied), func(t *model.Table) { t.PITR.Known = true; t.Status = "" }), model.Unknown, []model.Reason{model.ReasonAccessDenied}, "standard", "", false},
 		{"unknown read error", table("orders", func(t *model.Table) { t.PITR = model.PITR{} }), model.Unknown, []model.Reason{model.ReasonReadError}, "standard", "", false},
 		{"creating is skipped", table("orders", func(t *model.Table) { t.Status = "CREATING" }), model.Skipped, []model.Reason{model.ReasonTableNotActive}, "standard", "", false},
 		// issue 9 #10: a table whose PITR was read is judged whatever its state,
