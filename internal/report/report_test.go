@@ -3,6 +3,7 @@ package report
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,6 +38,24 @@ func TestWriteAuditJSONMatchesWriteJSON(t *testing.T) {
 		}
 		if !json.Valid(streamed.Bytes()) {
 			t.Error("invalid JSON")
+		}
+	}
+}
+
+// issue 16 #13: "1 accounts" read wrong.
+func TestSummaryCoveragePlurals(t *testing.T) {
+	for _, c := range []struct {
+		accounts, targets int
+		want              string
+	}{{1, 1, "Coverage: complete (1 account, 1 account-region)"}, {1, 2, "Coverage: complete (1 account, 2 account-regions)"},
+		{5, 10, "Coverage: complete (5 accounts, 10 account-regions)"}} {
+		a := &Audit{Tables: []TableResult{}, Errors: []model.ScanError{}}
+		a.Run.Accounts, a.Run.Targets = c.accounts, c.targets
+		a.Summary.CoverageComplete = true
+		var b strings.Builder
+		WriteAuditSummary(&b, a)
+		if !strings.Contains(b.String(), c.want+"\n") {
+			t.Errorf("%d/%d: %q does not contain %q", c.accounts, c.targets, b.String(), c.want)
 		}
 	}
 }

@@ -288,9 +288,9 @@ func WriteAuditSummary(w io.Writer, a *Audit) {
 	fmt.Fprintf(w, "Critical tables without PITR (snapshot gap): %d\n", s.SnapshotGapTables)
 	fmt.Fprintf(w, "Cost to close PITR gaps: $%.2f/month  (PITR now: $%.2f/month)\n", s.GapMonthlyCostUSD, s.PITRMonthlyCostUSD)
 	if s.CoverageComplete {
-		fmt.Fprintf(w, "Coverage: complete (%d accounts, %d account-regions)\n", a.Run.Accounts, a.Run.Targets)
+		fmt.Fprintf(w, "Coverage: complete (%s, %s)\n", plural(a.Run.Accounts, "account"), plural(a.Run.Targets, "account-region"))
 	} else {
-		fmt.Fprintf(w, "Coverage: INCOMPLETE — %d accounts, %d account-regions scanned; see errors below\n", a.Run.Accounts, a.Run.Targets)
+		fmt.Fprintf(w, "Coverage: INCOMPLETE — %s, %s scanned; see errors below\n", plural(a.Run.Accounts, "account"), plural(a.Run.Targets, "account-region"))
 	}
 	WriteAuditErrors(w, a)
 }
@@ -372,4 +372,12 @@ func WriteAuditJSON(w io.Writer, a *Audit) error {
 	}
 	bw.WriteString("}\n")
 	return bw.Flush()
+}
+
+// plural is "1 account" or "3 accounts".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
