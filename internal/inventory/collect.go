@@ -322,32 +322,49 @@ func (c *Collector) describeAll(ctx context.Context, l *listed, sink func(*model
 }
 
 func (c *Collector) describe(ctx context.Context, db TableReader, l *listed, name string) *model.Table {
-	t := &model.Table{Account: l.target.Account, Region: l.target.Region, Name: name, Tags: map[string]string{}, Replicas: []model.Replica{}}
-	t.ARN = arn.ARN{Partition: c.p.Caller().Partition, Service: "dynamodb", Region: t.Region, AccountID: t.Account, Resource: "table/" + name}.String()
-	readErr := func(op string, err error) {
-		reason, code, msg := awsx.Classify(err)
-		t.ReadErrors = append(t.ReadErrors, model.ReadError{Op: op, Code: code, Reason: reason, Message: msg})
+	t := newTable(c.p.Caller().Partition, l.target.Account, l.target.Region, name)
+	if !describeInto(ctx, db, t) {
+		return t // vanished between ListTables and DescribeTable: nothing else to read
 	}
-
-	dt, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)})
-	if err != nil {
-		readErr("DescribeTable", err)
-		var nf *ddbtypes.ResourceNotFoundException
-		if errors.As(err, &nf) {
-			return t // vanished between ListTables and DescribeTable: nothing else to read
-		}
-	} else {
-		fillDescription(t, dt.Table)
-	}
-
-	cb, err := db.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(name)})
-	if err != nil {
-		readErr("DescribeContinuousBackups", err)
-	} else {
-		t.PITR = PITROf(cb.ContinuousBackupsDescription)
-	}
-	c.readTags(ctx, db, l, t, readErr)
+	readPITR(ctx, db, t)
+	c.readTags(ctx, db, l, t, func(op string, err error) { noteReadError(t, op, err) })
 	return t
+}
+
+// newTable is the empty record of one table, named by its ARN.
+func newTable(partition, account, region, name string) *model.Table {
+	t := &model.Table{Account: account, Region: region, Name: name, Tags: map[string]string{}, Replicas: []model.Replica{}}
+	t.ARN = arn.ARN{Partition: partition, Service: "dynamodb", Region: region, AccountID: account, Resource: "table/" + name}.String()
+	return t
+}
+
+// noteReadError records a failed read of t, classified.
+func noteReadError(t *model.Table, op string, err error) {
+	reason, code, msg := awsx.Classify(err)
+	t.ReadErrors = append(t.ReadErrors, model.ReadError{Op: op, Code: code, Reason: reason, Message: msg})
+}
+
+// describeInto reads DescribeTable into t. It returns false only when the
+// table does not exist (then nothing else about it can be read).
+func describeInto(ctx context.Context, db TableReader, t *model.Table) bool {
+	dt, err := db.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(t.Name)})
+	if err != nil {
+		noteReadError(t, "DescribeTable", err)
+		var nf *ddbtypes.ResourceNotFoundException
+		return !errors.As(err, &nf)
+	}
+	fillDescription(t, dt.Table)
+	return true
+}
+
+// readPITR reads DescribeContinuousBackups into t.
+func readPITR(ctx context.Context, db TableReader, t *model.Table) {
+	cb, err := db.DescribeContinuousBackups(ctx, &dynamodb.DescribeContinuousBackupsInput{TableName: aws.String(t.Name)})
+	if err != nil {
+		noteReadError(t, "DescribeContinuousBackups", err)
+		return
+	}
+	t.PITR = PITROf(cb.ContinuousBackupsDescription)
 }
 
 // readTags fills t.Tags from the bulk answer, asking ListTagsOfResource only
