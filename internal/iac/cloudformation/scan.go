@@ -170,32 +170,7 @@ func (t *tmpl) resource(file string, src []byte, key, r *yaml.Node, typ string, 
 		_, tags := get(props, "Tags")
 		return []iac.Finding{judge(base, props, props != nil, t.identity(props, tags, ""))}
 	case "AWS::DynamoDB::GlobalTable":
-		_, reps := get(props, "Replicas")
-		if reps == nil || reps.Kind != yaml.SequenceNode {
-			f := base
-			f.Verdict, f.Rule, f.Reasons = iac.Unknown, iac.RulePITR, []string{"Replicas is not a list pitrguard can read"}
-			return []iac.Finding{f}
-		}
-		var out []iac.Finding
-		for i, rep := range reps.Content {
-			f := base
-			f.Line = rep.Line
-			f.ReplicaRegion = fmt.Sprintf("replica[%d]", i)
-			if _, rg := get(rep, "Region"); rg != nil {
-				if vs := t.eval(rg, ""); len(vs) == 1 {
-					if s, ok := vs[0].scalar(); ok {
-						f.ReplicaRegion = s
-					}
-				}
-			}
-			region := f.ReplicaRegion
-			if _, rg := get(rep, "Region"); rg == nil || region == fmt.Sprintf("replica[%d]", i) {
-				region = ""
-			}
-			_, tags := get(rep, "Tags")
-			out = append(out, judge(f, rep, rep.Kind == yaml.MappingNode, t.identity(props, tags, region)))
-		}
-		return out
+		return t.globalTableReplicas(base, props, judge)
 	case "Custom::DynamoDBReplica":
 		f := base
 		f.Verdict, f.Rule = iac.Info, iac.RuleReplicaI
@@ -206,6 +181,37 @@ func (t *tmpl) resource(file string, src []byte, key, r *yaml.Node, typ string, 
 		return []iac.Finding{f}
 	}
 	return nil
+}
+
+// globalTableReplicas judges each replica of a GlobalTable (props, whose
+// finding is base) with judge; a Replicas that is not a list is unknown.
+func (t *tmpl) globalTableReplicas(base iac.Finding, props *yaml.Node, judge func(f iac.Finding, container *yaml.Node, fixable bool, id iac.Identity) iac.Finding) []iac.Finding {
+	_, reps := get(props, "Replicas")
+	if reps == nil || reps.Kind != yaml.SequenceNode {
+		f := base
+		f.Verdict, f.Rule, f.Reasons = iac.Unknown, iac.RulePITR, []string{"Replicas is not a list pitrguard can read"}
+		return []iac.Finding{f}
+	}
+	var out []iac.Finding
+	for i, rep := range reps.Content {
+		f := base
+		f.Line = rep.Line
+		f.ReplicaRegion = fmt.Sprintf("replica[%d]", i)
+		if _, rg := get(rep, "Region"); rg != nil {
+			if vs := t.eval(rg, ""); len(vs) == 1 {
+				if s, ok := vs[0].scalar(); ok {
+					f.ReplicaRegion = s
+				}
+			}
+		}
+		region := f.ReplicaRegion
+		if _, rg := get(rep, "Region"); rg == nil || region == fmt.Sprintf("replica[%d]", i) {
+			region = ""
+		}
+		_, tags := get(rep, "Tags")
+		out = append(out, judge(f, rep, rep.Kind == yaml.MappingNode, t.identity(props, tags, region)))
+	}
+	return out
 }
 
 // site remembers where a PITR setting lives, for fixes.
