@@ -104,86 +104,107 @@ func (n *Notify) validate(file string) []error {
 	if n == nil {
 		return nil
 	}
-	var errs []error
-	add := func(line int, format string, args ...any) {
-		errs = append(errs, &Error{File: file, Line: line, Msg: "notify: " + fmt.Sprintf(format, args...)})
-	}
+	v := &notifyErrs{file: file}
 	names := map[string]bool{}
 	for i, c := range n.Channels {
 		switch {
 		case c.Name == "":
-			add(c.line, "channel %d has no name; add `name: <channel>`", i+1)
+			v.add(c.line, "channel %d has no name; add `name: <channel>`", i+1)
 		case names[c.Name]:
-			add(c.line, "channel %q is defined twice", c.Name)
+			v.add(c.line, "channel %q is defined twice", c.Name)
 		}
 		names[c.Name] = true
-		secretLiteral := func(key, v string) {
-			if v != "" && !isRef(v) {
-				add(c.line, "channel %q: %s must not be written in the file; use ${env:NAME}, ${ssm:/parameter/name} or ${secretsmanager:id}", c.Name, key)
-			}
-		}
-		httpURL := func() {
-			if c.URL == "" {
-				add(c.line, "channel %q (%s) needs `url:`", c.Name, c.Type)
-				return
-			}
-			if isRef(c.URL) {
-				return
-			}
-			u, err := url.Parse(c.URL)
-			if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-				add(c.line, "channel %q: url %q is not an http(s) URL", c.Name, c.URL)
-			}
-		}
-		switch c.Type {
-		case ChannelWebhook:
-			httpURL()
-			secretLiteral("secret", c.Secret)
-		case ChannelSlack:
-			httpURL()
-			secretLiteral("url (a Slack webhook URL is a secret)", c.URL)
-		case ChannelSNS:
-			if !strings.HasPrefix(c.TopicARN, "arn:") || !strings.Contains(c.TopicARN, ":sns:") {
-				add(c.line, "channel %q (sns) needs `topic_arn: arn:aws:sns:REGION:ACCOUNT:TOPIC`", c.Name)
-			}
-		case ChannelEmail:
-			if len(c.To) == 0 {
-				add(c.line, "channel %q (email) needs `to: [address, ...]`", c.Name)
-			}
-			for _, a := range append(slices.Clone(c.To), c.From) {
-				if _, err := mail.ParseAddress(a); err != nil && !isRef(a) {
-					add(c.line, "channel %q: %q is not an email address", c.Name, a)
-				}
-			}
-			if !strings.Contains(c.SMTP, ":") {
-				add(c.line, "channel %q (email) needs `smtp: host:port` (STARTTLS, e.g. smtp.example.com:587)", c.Name)
-			}
-			secretLiteral("password", c.Password)
-		default:
-			add(c.line, "channel %q: type %q is not one of slack, webhook, sns, email", c.Name, c.Type)
-		}
+		v.channel(c)
 	}
 	for _, r := range n.Routes {
 		if len(r.Owners) == 0 || len(r.Channels) == 0 {
-			add(r.line, "a route needs `owners: [...]` and `channels: [...]`")
+			v.add(r.line, "a route needs `owners: [...]` and `channels: [...]`")
 		}
 		for _, ch := range r.Channels {
 			if !names[ch] {
-				add(r.line, "route names channel %q, which is not defined under channels", ch)
+				v.add(r.line, "route names channel %q, which is not defined under channels", ch)
 			}
 		}
 	}
 	for _, ch := range n.Default {
 		if !names[ch] {
-			add(0, "default names channel %q, which is not defined under channels", ch)
+			v.add(0, "default names channel %q, which is not defined under channels", ch)
 		}
 	}
 	if n.DedupWindow != "" {
 		if d, err := time.ParseDuration(n.DedupWindow); err != nil || d < 0 {
-			add(0, "dedup_window %q is not a duration (e.g. 24h, 30m)", n.DedupWindow)
+			v.add(0, "dedup_window %q is not a duration (e.g. 24h, 30m)", n.DedupWindow)
 		}
 	}
-	return errs
+	return v.errs
+}
+
+// notifyErrs collects the problems of a notify: section, in order.
+type notifyErrs struct {
+	file string
+	errs []error
+}
+
+func (v *notifyErrs) add(line int, format string, args ...any) {
+	v.errs = append(v.errs, &Error{File: v.file, Line: line, Msg: "notify: " + fmt.Sprintf(format, args...)})
+}
+
+// channel checks the settings of one channel by its type.
+func (v *notifyErrs) channel(c Channel) {
+	switch c.Type {
+	case ChannelWebhook:
+		v.httpURL(c)
+		v.secretRef(c, "secret", c.Secret)
+	case ChannelSlack:
+		v.httpURL(c)
+		v.secretRef(c, "url (a Slack webhook URL is a secret)", c.URL)
+	case ChannelSNS:
+		if !strings.HasPrefix(c.TopicARN, "arn:") || !strings.Contains(c.TopicARN, ":sns:") {
+			v.add(c.line, "channel %q (sns) needs `topic_arn: arn:aws:sns:REGION:ACCOUNT:TOPIC`", c.Name)
+		}
+	case ChannelEmail:
+		v.email(c)
+	default:
+		v.add(c.line, "channel %q: type %q is not one of slack, webhook, sns, email", c.Name, c.Type)
+	}
+}
+
+// secretRef reports a secret setting (key, value) written as a literal.
+func (v *notifyErrs) secretRef(c Channel, key, value string) {
+	if value != "" && !isRef(value) {
+		v.add(c.line, "channel %q: %s must not be written in the file; use ${env:NAME}, ${ssm:/parameter/name} or ${secretsmanager:id}", c.Name, key)
+	}
+}
+
+// httpURL checks the url: of a slack or webhook channel.
+func (v *notifyErrs) httpURL(c Channel) {
+	if c.URL == "" {
+		v.add(c.line, "channel %q (%s) needs `url:`", c.Name, c.Type)
+		return
+	}
+	if isRef(c.URL) {
+		return
+	}
+	u, err := url.Parse(c.URL)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		v.add(c.line, "channel %q: url %q is not an http(s) URL", c.Name, c.URL)
+	}
+}
+
+// email checks an email channel: recipients, sender, SMTP server, password.
+func (v *notifyErrs) email(c Channel) {
+	if len(c.To) == 0 {
+		v.add(c.line, "channel %q (email) needs `to: [address, ...]`", c.Name)
+	}
+	for _, a := range append(slices.Clone(c.To), c.From) {
+		if _, err := mail.ParseAddress(a); err != nil && !isRef(a) {
+			v.add(c.line, "channel %q: %q is not an email address", c.Name, a)
+		}
+	}
+	if !strings.Contains(c.SMTP, ":") {
+		v.add(c.line, "channel %q (email) needs `smtp: host:port` (STARTTLS, e.g. smtp.example.com:587)", c.Name)
+	}
+	v.secretRef(c, "password", c.Password)
 }
 
 // setNotifyLines records the line of each channel and route.

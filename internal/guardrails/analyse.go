@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -91,23 +92,7 @@ func Analyse(content string, kind Kind, allow []string) Assessment {
 func judgeStatement(s looseStatement, kind Kind, allow []string) (int, string) {
 	acts, _ := stringOrList(s.Action)
 	notActs, _ := stringOrList(s.NotAction)
-	covers := false
-	switch {
-	case len(acts) > 0:
-		for _, a := range acts {
-			if wildMatch(strings.ToLower(a), strings.ToLower(ControlAction)) {
-				covers = true
-			}
-		}
-	case len(notActs) > 0:
-		covers = true
-		for _, a := range notActs {
-			if wildMatch(strings.ToLower(a), strings.ToLower(ControlAction)) {
-				covers = false
-			}
-		}
-	}
-	if !covers {
+	if !elementCovers(acts, notActs, func(a string) bool { return wildMatch(strings.ToLower(a), strings.ToLower(ControlAction)) }) {
 		return 0, "no Deny statement names " + ControlAction
 	}
 	if !strings.EqualFold(s.Effect, "Deny") {
@@ -119,22 +104,7 @@ func judgeStatement(s looseStatement, kind Kind, allow []string) (int, string) {
 	res, _ := stringOrList(s.Resource)
 	notRes, _ := stringOrList(s.NotResource)
 	for _, t := range probeTables {
-		hit := false
-		if len(res) > 0 {
-			for _, r := range res {
-				if wildMatch(r, t) {
-					hit = true
-				}
-			}
-		} else if len(notRes) > 0 {
-			hit = true
-			for _, r := range notRes {
-				if wildMatch(r, t) {
-					hit = false
-				}
-			}
-		}
-		if !hit {
+		if !elementCovers(res, notRes, func(r string) bool { return wildMatch(r, t) }) {
 			return 30, fmt.Sprintf("the deny covers only some tables (Resource %s)", strings.Join(append(res, notRes...), ", "))
 		}
 	}
@@ -142,7 +112,32 @@ func judgeStatement(s looseStatement, kind Kind, allow []string) (int, string) {
 	if err != nil {
 		return 40, "the Condition element is malformed: " + err.Error()
 	}
-	var exempt []string
+	exempt, unconditional := exemptions(conds)
+	if unconditional != "" {
+		return 50, unconditional
+	}
+	return judgeExemptions(exempt, allow)
+}
+
+// elementCovers reports whether an element and its Not form (Action and
+// NotAction, Resource and NotResource) cover a value: one entry of list
+// matches it, or, with list empty, no entry of notList does. Both empty
+// covers nothing.
+func elementCovers(list, notList []string, matches func(string) bool) bool {
+	switch {
+	case len(list) > 0:
+		return slices.ContainsFunc(list, matches)
+	case len(notList) > 0:
+		return !slices.ContainsFunc(notList, matches)
+	}
+	return false
+}
+
+// exemptions returns the principals a statement's conditions exempt, or,
+// for the first condition that is not a principal exemption (nor the
+// harmless aws:PrincipalIsAWSService false), why the deny does not hold for
+// every call.
+func exemptions(conds []condition) (exempt []string, unconditional string) {
 	for _, c := range conds {
 		switch {
 		case isPrincipalExemption(c):
@@ -151,9 +146,16 @@ func judgeStatement(s looseStatement, kind Kind, allow []string) (int, string) {
 			len(c.Values) == 1 && strings.EqualFold(c.Values[0], "false"):
 			// Leaves AWS service principals to the service; harmless here.
 		default:
-			return 50, fmt.Sprintf("the deny applies only when %s %s %s, so it does not hold for every call", c.Op, c.Key, strings.Join(c.Values, ","))
+			return nil, fmt.Sprintf("the deny applies only when %s %s %s, so it does not hold for every call", c.Op, c.Key, strings.Join(c.Values, ","))
 		}
 	}
+	return exempt, ""
+}
+
+// judgeExemptions scores a Deny that covers every table and call but for
+// the exempted principals: each must be narrow (match no ordinary
+// principal) and, when allow is given, among the allowed ones.
+func judgeExemptions(exempt, allow []string) (int, string) {
 	if len(exempt) == 0 {
 		return 100, "denies " + ControlAction + " on every table to every principal (no exemption: pitrguard itself is blocked too)"
 	}

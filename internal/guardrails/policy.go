@@ -238,54 +238,82 @@ func Validate(raw []byte, kind Kind, allow []string) error {
 			}
 			sids[s.Sid] = true
 		}
-		if s.Effect != "Deny" {
-			// An RCP may only Allow in the AWS-managed RCPFullAWSAccess; an SCP
-			// Allow would need FullAWSAccess semantics pitrguard does not write.
-			return fmt.Errorf("%s: Effect must be Deny, got %q", where, s.Effect)
+		if err := validateStatement(where, s, kind, allow); err != nil {
+			return err
 		}
-		if len(s.NotPrincipal) > 0 {
-			return fmt.Errorf("%s: NotPrincipal is not supported in %ss; use an aws:PrincipalArn condition", where, strings.ToUpper(string(kind)))
+	}
+	return nil
+}
+
+// validateStatement checks one statement (where names it in errors): a
+// Deny whose principal, actions, resources and conditions the kind allows,
+// and which cannot catch the allowed principals.
+func validateStatement(where string, s strictStatement, kind Kind, allow []string) error {
+	if s.Effect != "Deny" {
+		// An RCP may only Allow in the AWS-managed RCPFullAWSAccess; an SCP
+		// Allow would need FullAWSAccess semantics pitrguard does not write.
+		return fmt.Errorf("%s: Effect must be Deny, got %q", where, s.Effect)
+	}
+	if err := validatePrincipal(where, s, kind); err != nil {
+		return err
+	}
+	acts, err := stringOrList(s.Action)
+	if err != nil || len(acts) == 0 {
+		return fmt.Errorf("%s: Action must be a string or a non-empty list of strings", where)
+	}
+	for _, a := range acts {
+		if err := validateAction(where, a, kind); err != nil {
+			return err
 		}
-		switch kind {
-		case SCP:
-			if len(s.Principal) > 0 {
-				return fmt.Errorf("%s: SCPs cannot contain Principal", where)
-			}
-		case RCP:
-			var p string
-			if json.Unmarshal(s.Principal, &p) != nil || p != "*" {
-				return fmt.Errorf(`%s: an RCP statement needs "Principal": "*" (narrow it with conditions)`, where)
-			}
-			if len(s.NotAction) > 0 {
-				return fmt.Errorf("%s: NotAction is not supported in RCPs", where)
-			}
+	}
+	if res, err := stringOrList(s.Resource); err != nil || len(res) == 0 {
+		return fmt.Errorf("%s: Resource must be a string or a non-empty list of strings", where)
+	}
+	conds, err := parseConditions(s.Condition)
+	if err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	if err := checkNoLockout(conds, allow); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
+	return nil
+}
+
+// validatePrincipal checks the principal elements the kind allows: none in
+// an SCP, "Principal": "*" (and no NotAction) in an RCP, never NotPrincipal.
+func validatePrincipal(where string, s strictStatement, kind Kind) error {
+	if len(s.NotPrincipal) > 0 {
+		return fmt.Errorf("%s: NotPrincipal is not supported in %ss; use an aws:PrincipalArn condition", where, strings.ToUpper(string(kind)))
+	}
+	switch kind {
+	case SCP:
+		if len(s.Principal) > 0 {
+			return fmt.Errorf("%s: SCPs cannot contain Principal", where)
 		}
-		acts, err := stringOrList(s.Action)
-		if err != nil || len(acts) == 0 {
-			return fmt.Errorf("%s: Action must be a string or a non-empty list of strings", where)
+	case RCP:
+		var p string
+		if json.Unmarshal(s.Principal, &p) != nil || p != "*" {
+			return fmt.Errorf(`%s: an RCP statement needs "Principal": "*" (narrow it with conditions)`, where)
 		}
-		for _, a := range acts {
-			if strings.ContainsAny(a, "*?") {
-				if len(ExpandAction(a)) == 0 {
-					return fmt.Errorf("%s: %q matches no DynamoDB or AWS Backup action", where, a)
-				}
-			} else if _, ok := KnownAction(a); !ok {
-				return fmt.Errorf("%s: %q is not a DynamoDB or AWS Backup action", where, a)
-			}
-			if kind == RCP && !slices.Contains(rcpServices, service(a)) {
-				return fmt.Errorf("%s: %q: RCPs do not support the %s service", where, a, service(a))
-			}
+		if len(s.NotAction) > 0 {
+			return fmt.Errorf("%s: NotAction is not supported in RCPs", where)
 		}
-		if res, err := stringOrList(s.Resource); err != nil || len(res) == 0 {
-			return fmt.Errorf("%s: Resource must be a string or a non-empty list of strings", where)
+	}
+	return nil
+}
+
+// validateAction checks that an action (or pattern) names real DynamoDB or
+// AWS Backup actions, of a service RCPs support in an RCP.
+func validateAction(where, a string, kind Kind) error {
+	if strings.ContainsAny(a, "*?") {
+		if len(ExpandAction(a)) == 0 {
+			return fmt.Errorf("%s: %q matches no DynamoDB or AWS Backup action", where, a)
 		}
-		conds, err := parseConditions(s.Condition)
-		if err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
-		if err := checkNoLockout(conds, allow); err != nil {
-			return fmt.Errorf("%s: %w", where, err)
-		}
+	} else if _, ok := KnownAction(a); !ok {
+		return fmt.Errorf("%s: %q is not a DynamoDB or AWS Backup action", where, a)
+	}
+	if kind == RCP && !slices.Contains(rcpServices, service(a)) {
+		return fmt.Errorf("%s: %q: RCPs do not support the %s service", where, a, service(a))
 	}
 	return nil
 }

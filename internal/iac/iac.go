@@ -136,27 +136,10 @@ func (j Judgement) Set(f *Finding) {
 // evaluation (tiers, exemptions, require_pitr, min_recovery_days) through
 // policy.EvaluateUnresolved, then --min-recovery-days on top.
 func verdictOf(o Outcome, opt Options) Judgement {
-	switch {
-	case o.Absent:
-		return Judgement{Verdict: NotApplicable, Reasons: []string{"resource is not created" + when(o.When)}, Rule: RulePITR}
-	case o.Known && len(o.Schema) > 0 && !o.Enabled:
-		return Judgement{Verdict: Fail, Reasons: append([]string{"point-in-time recovery is not enabled"}, o.Schema...), Rule: RuleSchema}
-	case o.Known && len(o.Schema) > 0:
-		return Judgement{Verdict: Fail, Reasons: o.Schema, Rule: RuleSchema}
+	if j, ok := configJudgement(o); ok {
+		return j
 	}
-	t := &model.Table{Name: o.ID.Name, Region: o.ID.Region, Tags: o.ID.Tags, TagsKnown: true, DescribeKnown: true,
-		PITR: model.PITR{Known: o.Known, Enabled: o.Enabled}}
-	if t.Tags == nil {
-		t.Tags = map[string]string{}
-	}
-	if o.Enabled {
-		t.PITR.RecoveryPeriodDays = model.RecoveryDays(int32(o.Days))
-	}
-	u := policy.Unresolved{Name: o.ID.NameWhy != "", Account: true, Region: o.ID.Region == "", Tags: o.ID.TagsWhy != ""}
-	for k := range o.ID.UnknownTags {
-		u.TagKeys = append(u.TagKeys, k)
-	}
-	sort.Strings(u.TagKeys)
+	t, u := policyInput(o)
 	res := opt.evaluator().EvaluateUnresolved(t, u)
 	j := Judgement{Rule: RulePITR, Tier: res.Tier.Name, Exemption: res.Exemption, Reasons: []string{}}
 	switch {
@@ -166,15 +149,7 @@ func verdictOf(o Outcome, opt Options) Judgement {
 		j.Reasons = []string{"compliant, or exempt by a policy exemption, depending on " + strings.Join(res.Deciding, ", ") + " (" + whyUnknown(o.ID, res.Deciding) + ")"}
 	case !res.Decided:
 		j.Verdict = Unknown
-		if !o.Known {
-			j.Reasons = append(j.Reasons, o.Why)
-		}
-		var vs []string
-		for _, v := range res.Possible {
-			vs = append(vs, string(v))
-		}
-		j.Reasons = append(j.Reasons, fmt.Sprintf("the policy's verdict (%s) depends on the tier or exemption, which depends on %s, not resolvable here: %s",
-			strings.Join(vs, " or "), strings.Join(res.Deciding, ", "), whyUnknown(o.ID, res.Deciding)))
+		j.Reasons = undecidedReasons(o, res)
 	case res.Verdict == model.Exempt:
 		j.Verdict = Exempt
 		ex := res.Exemption
@@ -188,17 +163,7 @@ func verdictOf(o Outcome, opt Options) Judgement {
 		}
 	default:
 		j.Verdict = Fail
-		for _, r := range res.Reasons {
-			switch r {
-			case model.ReasonPITRDisabled:
-				j.Reasons = append(j.Reasons, "point-in-time recovery is not enabled")
-			case model.ReasonPeriodBelowMinimum:
-				j.Rule = RuleWindow
-				j.Reasons = append(j.Reasons, fmt.Sprintf("recovery period is %d days, below the minimum of %d of tier %s", t.PITR.RecoveryPeriodDays, res.Tier.MinRecoveryDays, tierName(res.Tier.Name)))
-			default:
-				j.Reasons = append(j.Reasons, string(r))
-			}
-		}
+		j.Rule, j.Reasons = failReasons(t, res)
 	}
 	if res.Exemption != nil && res.Exemption.Expired && j.Verdict != Exempt {
 		j.Reasons = append(j.Reasons, fmt.Sprintf("policy exemption %s expired on %s and no longer applies", res.Exemption.Pattern, res.Exemption.Expires))
@@ -208,6 +173,72 @@ func verdictOf(o Outcome, opt Options) Judgement {
 		j.Reasons = []string{fmt.Sprintf("recovery period is %d days, below the minimum of %d", t.PITR.RecoveryPeriodDays, opt.MinRecoveryDays)}
 	}
 	return j
+}
+
+// configJudgement judges an outcome the policy has no say in: a resource
+// not created, or a configuration Terraform or CloudFormation rejects.
+func configJudgement(o Outcome) (Judgement, bool) {
+	switch {
+	case o.Absent:
+		return Judgement{Verdict: NotApplicable, Reasons: []string{"resource is not created" + when(o.When)}, Rule: RulePITR}, true
+	case o.Known && len(o.Schema) > 0 && !o.Enabled:
+		return Judgement{Verdict: Fail, Reasons: append([]string{"point-in-time recovery is not enabled"}, o.Schema...), Rule: RuleSchema}, true
+	case o.Known && len(o.Schema) > 0:
+		return Judgement{Verdict: Fail, Reasons: o.Schema, Rule: RuleSchema}, true
+	}
+	return Judgement{}, false
+}
+
+// policyInput is the table an outcome describes, as the policy sees it, and
+// what of its identity is not known before deploying.
+func policyInput(o Outcome) (*model.Table, policy.Unresolved) {
+	t := &model.Table{Name: o.ID.Name, Region: o.ID.Region, Tags: o.ID.Tags, TagsKnown: true, DescribeKnown: true,
+		PITR: model.PITR{Known: o.Known, Enabled: o.Enabled}}
+	if t.Tags == nil {
+		t.Tags = map[string]string{}
+	}
+	if o.Enabled {
+		t.PITR.RecoveryPeriodDays = model.RecoveryDays(int32(o.Days))
+	}
+	u := policy.Unresolved{Name: o.ID.NameWhy != "", Account: true, Region: o.ID.Region == "", Tags: o.ID.TagsWhy != ""}
+	for k := range o.ID.UnknownTags {
+		u.TagKeys = append(u.TagKeys, k)
+	}
+	sort.Strings(u.TagKeys)
+	return t, u
+}
+
+// undecidedReasons says why the policy's verdict cannot be decided before
+// deploying.
+func undecidedReasons(o Outcome, res policy.Unresolution) []string {
+	reasons := []string{}
+	if !o.Known {
+		reasons = append(reasons, o.Why)
+	}
+	var vs []string
+	for _, v := range res.Possible {
+		vs = append(vs, string(v))
+	}
+	return append(reasons, fmt.Sprintf("the policy's verdict (%s) depends on the tier or exemption, which depends on %s, not resolvable here: %s",
+		strings.Join(vs, " or "), strings.Join(res.Deciding, ", "), whyUnknown(o.ID, res.Deciding)))
+}
+
+// failReasons words the policy's reasons for a failing table t, and names
+// the rule: the window rule when its period is below the tier's minimum.
+func failReasons(t *model.Table, res policy.Unresolution) (string, []string) {
+	rule, reasons := RulePITR, []string{}
+	for _, r := range res.Reasons {
+		switch r {
+		case model.ReasonPITRDisabled:
+			reasons = append(reasons, "point-in-time recovery is not enabled")
+		case model.ReasonPeriodBelowMinimum:
+			rule = RuleWindow
+			reasons = append(reasons, fmt.Sprintf("recovery period is %d days, below the minimum of %d of tier %s", t.PITR.RecoveryPeriodDays, res.Tier.MinRecoveryDays, tierName(res.Tier.Name)))
+		default:
+			reasons = append(reasons, string(r))
+		}
+	}
+	return rule, reasons
 }
 
 func tierName(n string) string {

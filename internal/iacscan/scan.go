@@ -77,134 +77,182 @@ func Scan(paths []string, o Options) *Report { return ScanContext(context.Backgr
 // read, each up to the size cap; a symbolic link is followed only when its
 // target is inside a scanned tree (issue 9 #11, issue 16 #2).
 func ScanContext(ctx context.Context, paths []string, o Options) *Report {
-	r := &Report{SchemaVersion: 1, Findings: []iac.Finding{}, Errors: []FileError{}}
-	lim := o.limits(paths)
-	tfDirs := map[string]bool{}
-	var files []string
-	fileErr := func(p string, err error) {
-		msg := err.Error()
-		if fe, ok := err.(*iac.FileError); ok {
-			msg = fe.Msg
-		}
-		r.Errors = append(r.Errors, FileError{File: p, Message: msg})
+	s := &scanner{
+		ctx: ctx, o: o, lim: o.limits(paths),
+		r:      &Report{SchemaVersion: 1, Findings: []iac.Finding{}, Errors: []FileError{}},
+		tfDirs: map[string]bool{},
 	}
 	for _, p := range paths {
-		st, err := os.Stat(p)
-		if err != nil {
-			r.Errors = append(r.Errors, FileError{File: p, Message: "cannot read: " + errText(err)})
-			continue
+		s.collect(p)
+	}
+	if ctx.Err() != nil || !s.scanModules() || !s.scanFiles() {
+		return s.r.interrupted()
+	}
+	s.r.finish(o.Base)
+	return s.r
+}
+
+// scanner holds the state of one ScanContext: what the walk found (the
+// Terraform module directories and the other candidate files) and the report.
+type scanner struct {
+	ctx    context.Context
+	o      Options
+	lim    iac.Limits
+	r      *Report
+	tfDirs map[string]bool // directories holding a .tf or .tf.json file
+	files  []string        // templates and plans to classify by content
+}
+
+func (s *scanner) fileErr(p string, err error) {
+	msg := err.Error()
+	if fe, ok := err.(*iac.FileError); ok {
+		msg = fe.Msg
+	}
+	s.r.Errors = append(s.r.Errors, FileError{File: p, Message: msg})
+}
+
+// add records an IaC file: a Terraform file by its module directory (it is
+// read, and checked, when its module is loaded), any other file as itself.
+func (s *scanner) add(p string) {
+	if isTF(p) {
+		s.tfDirs[filepath.Dir(p)] = true
+		return
+	}
+	s.files = append(s.files, p)
+}
+
+// collect records the IaC files of one given path: the file itself, or
+// those found walking the directory.
+func (s *scanner) collect(p string) {
+	st, err := os.Stat(p)
+	if err != nil {
+		s.r.Errors = append(s.r.Errors, FileError{File: p, Message: "cannot read: " + errText(err)})
+		return
+	}
+	if !st.IsDir() {
+		if err := s.lim.CheckFile(p); err != nil {
+			s.fileErr(p, err)
+			return
 		}
-		if !st.IsDir() {
-			if err := lim.CheckFile(p); err != nil {
-				fileErr(p, err)
-				continue
-			}
-			if isTF(p) {
-				tfDirs[filepath.Dir(p)] = true
-			} else {
-				files = append(files, p)
-			}
-			continue
+		s.add(p)
+		return
+	}
+	_ = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || s.ctx.Err() != nil {
+			return nil
 		}
-		_ = filepath.WalkDir(p, func(path string, d fs.DirEntry, err error) error {
-			if err != nil || ctx.Err() != nil {
-				return nil
-			}
-			if d.IsDir() {
-				if skipDirs[d.Name()] && path != p {
-					return filepath.SkipDir
-				}
-				return nil
-			}
-			iacFile := isTF(path) || isTemplateName(path)
-			if !iacFile {
-				return nil
-			}
-			if d.Type()&fs.ModeSymlink != 0 {
-				target, err := lim.Resolve(path)
-				if err != nil {
-					fileErr(path, err)
-					return nil
-				}
-				if !isTF(path) {
-					// The target is inside the tree and is scanned as itself.
-					if fi, err := os.Stat(target); err == nil && fi.Mode().IsRegular() {
-						return nil
-					}
-				}
-			}
-			switch {
-			case isTF(path):
-				// Read (and checked) when its module is loaded.
-				tfDirs[filepath.Dir(path)] = true
-			default:
-				files = append(files, path)
+		if d.IsDir() {
+			if skipDirs[d.Name()] && path != p {
+				return filepath.SkipDir
 			}
 			return nil
-		})
+		}
+		if !isTF(path) && !isTemplateName(path) {
+			return nil
+		}
+		if d.Type()&fs.ModeSymlink != 0 && s.skipLink(path) {
+			return nil
+		}
+		s.add(path)
+		return nil
+	})
+}
+
+// skipLink reports whether the symbolic link path is not scanned through
+// the link: its target leaves the scanned trees (an error is recorded), or
+// it is a template whose target, a regular file in the tree, is scanned as
+// itself.
+func (s *scanner) skipLink(path string) bool {
+	target, err := s.lim.Resolve(path)
+	if err != nil {
+		s.fileErr(path, err)
+		return true
 	}
-	if ctx.Err() != nil {
-		return r.interrupted()
+	if isTF(path) {
+		return false
 	}
-	// A directory that another one calls as a local module is reported through
-	// that call (with its inputs), not again on its own.
+	fi, err := os.Stat(target)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// rootModules lists, sorted, the Terraform directories to scan: a directory
+// that another one calls as a local module is reported through that call
+// (with its inputs), not again on its own.
+func (s *scanner) rootModules() []string {
 	called := map[string]bool{}
-	for d := range tfDirs {
-		for _, m := range terraform.LocalModuleDirs(d, lim) {
+	for d := range s.tfDirs {
+		for _, m := range terraform.LocalModuleDirs(d, s.lim) {
 			if m != filepath.Clean(d) {
 				called[m] = true
 			}
 		}
 	}
-	dirs := make([]string, 0, len(tfDirs))
-	for d := range tfDirs {
+	dirs := make([]string, 0, len(s.tfDirs))
+	for d := range s.tfDirs {
 		if !called[filepath.Clean(d)] {
 			dirs = append(dirs, d)
 		}
 	}
 	sort.Strings(dirs)
-	r.Scanned = len(dirs)
+	return dirs
+}
+
+// scanModules scans the root Terraform modules; false if ctx ended first.
+func (s *scanner) scanModules() bool {
+	dirs := s.rootModules()
+	s.r.Scanned = len(dirs)
+	o := s.o
 	for _, d := range dirs {
-		if ctx.Err() != nil {
-			return r.interrupted()
+		if s.ctx.Err() != nil {
+			return false
 		}
-		fs, diags := terraform.Scan(d, terraform.Options{VarFiles: o.VarFiles, Vars: o.Vars, Env: o.Env, Rules: o.Rules, Now: o.Now, Limits: lim})
-		r.Findings = append(r.Findings, fs...)
+		fs, diags := terraform.Scan(d, terraform.Options{VarFiles: o.VarFiles, Vars: o.Vars, Env: o.Env, Rules: o.Rules, Now: o.Now, Limits: s.lim})
+		s.r.Findings = append(s.r.Findings, fs...)
 		for _, dg := range diags {
-			r.Errors = append(r.Errors, FileError{File: dg.File, Line: dg.Line, Message: dg.Msg})
+			s.r.Errors = append(s.r.Errors, FileError{File: dg.File, Line: dg.Line, Message: dg.Msg})
 		}
 	}
-	sort.Strings(files)
-	for _, f := range files {
-		if ctx.Err() != nil {
-			return r.interrupted()
+	return true
+}
+
+// scanFiles scans the other files, sorted; false if ctx ended first.
+func (s *scanner) scanFiles() bool {
+	sort.Strings(s.files)
+	for _, f := range s.files {
+		if s.ctx.Err() != nil {
+			return false
 		}
-		src, err := iac.ReadFile(f, lim)
+		src, err := iac.ReadFile(f, s.lim)
 		if err != nil {
-			fileErr(f, err)
+			s.fileErr(f, err)
 			continue
 		}
-		switch {
-		case strings.HasSuffix(strings.ToLower(f), ".json") && terraform.IsPlan(src):
-			r.Scanned++
-			fs, err := terraform.ScanPlan(f, src, terraform.Options{Rules: o.Rules})
-			if err != nil {
-				r.Errors = append(r.Errors, FileError{File: f, Message: err.Error()})
-			}
-			r.Findings = append(r.Findings, fs...)
-		case cloudformation.Kind(f, src) != "" || looksLikeTemplate(src):
-			r.Scanned++
-			fs, err := cloudformation.Scan(f, src, o.Params, o.Rules, o.Now)
-			if e, ok := err.(*cloudformation.ParseError); ok {
-				r.Errors = append(r.Errors, FileError{File: e.File, Line: e.Line, Message: e.Msg})
-			} else if err != nil {
-				r.Errors = append(r.Errors, FileError{File: f, Message: err.Error()})
-			}
-			r.Findings = append(r.Findings, fs...)
-		}
+		s.scanFile(f, src)
 	}
-	r.finish(o.Base)
-	return r
+	return true
+}
+
+// scanFile scans one file by what its content is: a Terraform plan (JSON),
+// a CloudFormation template, or neither (ignored).
+func (s *scanner) scanFile(f string, src []byte) {
+	switch {
+	case strings.HasSuffix(strings.ToLower(f), ".json") && terraform.IsPlan(src):
+		s.r.Scanned++
+		fs, err := terraform.ScanPlan(f, src, terraform.Options{Rules: s.o.Rules})
+		if err != nil {
+			s.r.Errors = append(s.r.Errors, FileError{File: f, Message: err.Error()})
+		}
+		s.r.Findings = append(s.r.Findings, fs...)
+	case cloudformation.Kind(f, src) != "" || looksLikeTemplate(src):
+		s.r.Scanned++
+		fs, err := cloudformation.Scan(f, src, s.o.Params, s.o.Rules, s.o.Now)
+		if e, ok := err.(*cloudformation.ParseError); ok {
+			s.r.Errors = append(s.r.Errors, FileError{File: e.File, Line: e.Line, Message: e.Msg})
+		} else if err != nil {
+			s.r.Errors = append(s.r.Errors, FileError{File: f, Message: err.Error()})
+		}
+		s.r.Findings = append(s.r.Findings, fs...)
+	}
 }
 
 // finish makes paths relative to base, sorts, and counts.

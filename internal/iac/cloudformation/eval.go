@@ -206,24 +206,7 @@ func (t *tmpl) condExpr(n *yaml.Node, when string) []condVal {
 		if arg.Kind != yaml.SequenceNode || len(arg.Content) != 2 {
 			return []condVal{{unknown: "malformed Fn::Equals", when: when}}
 		}
-		var out []condVal
-		for _, a := range t.eval(arg.Content[0], when) {
-			for _, b := range t.eval(arg.Content[1], a.when) {
-				as, aok := a.scalar()
-				bs, bok := b.scalar()
-				switch {
-				case a.unknown != "":
-					out = append(out, condVal{unknown: a.unknown, when: b.when})
-				case b.unknown != "":
-					out = append(out, condVal{unknown: b.unknown, when: b.when})
-				case !aok || !bok:
-					out = append(out, condVal{unknown: "Fn::Equals on a non-scalar", when: b.when})
-				default:
-					out = append(out, condVal{b: as == bs, when: b.when})
-				}
-			}
-		}
-		return out
+		return t.condEquals(arg.Content[0], arg.Content[1], when)
 	case "Fn::Not":
 		if arg.Kind != yaml.SequenceNode || len(arg.Content) != 1 {
 			return []condVal{{unknown: "malformed Fn::Not", when: when}}
@@ -237,32 +220,61 @@ func (t *tmpl) condExpr(n *yaml.Node, when string) []condVal {
 		if arg.Kind != yaml.SequenceNode || len(arg.Content) < 2 {
 			return []condVal{{unknown: "malformed " + name, when: when}}
 		}
-		acc := []condVal{{b: name == "Fn::And", when: when}}
-		for _, c := range arg.Content {
-			var next []condVal
-			for _, a := range acc {
-				if a.unknown != "" {
-					next = append(next, a)
-					continue
-				}
-				for _, b := range t.condExpr(c, a.when) {
-					if b.unknown != "" {
-						next = append(next, b)
-					} else if name == "Fn::And" {
-						next = append(next, condVal{b: a.b && b.b, when: b.when})
-					} else {
-						next = append(next, condVal{b: a.b || b.b, when: b.when})
-					}
-				}
-			}
-			if len(next) > maxAlts {
-				return []condVal{{unknown: "too many combinations", when: when}}
-			}
-			acc = next
-		}
-		return acc
+		return t.condAndOr(name == "Fn::And", arg.Content, when)
 	}
 	return []condVal{{unknown: "unsupported condition function " + name, when: when}}
+}
+
+// condEquals evaluates Fn::Equals [x, y] for each pair of values x and y
+// can take.
+func (t *tmpl) condEquals(x, y *yaml.Node, when string) []condVal {
+	var out []condVal
+	for _, a := range t.eval(x, when) {
+		for _, b := range t.eval(y, a.when) {
+			as, aok := a.scalar()
+			bs, bok := b.scalar()
+			switch {
+			case a.unknown != "":
+				out = append(out, condVal{unknown: a.unknown, when: b.when})
+			case b.unknown != "":
+				out = append(out, condVal{unknown: b.unknown, when: b.when})
+			case !aok || !bok:
+				out = append(out, condVal{unknown: "Fn::Equals on a non-scalar", when: b.when})
+			default:
+				out = append(out, condVal{b: as == bs, when: b.when})
+			}
+		}
+	}
+	return out
+}
+
+// condAndOr evaluates Fn::And (isAnd) or Fn::Or over the conditions conds,
+// combining the alternatives of each in turn.
+func (t *tmpl) condAndOr(isAnd bool, conds []*yaml.Node, when string) []condVal {
+	acc := []condVal{{b: isAnd, when: when}}
+	for _, c := range conds {
+		var next []condVal
+		for _, a := range acc {
+			if a.unknown != "" {
+				next = append(next, a)
+				continue
+			}
+			for _, b := range t.condExpr(c, a.when) {
+				if b.unknown != "" {
+					next = append(next, b)
+				} else if isAnd {
+					next = append(next, condVal{b: a.b && b.b, when: b.when})
+				} else {
+					next = append(next, condVal{b: a.b || b.b, when: b.when})
+				}
+			}
+		}
+		if len(next) > maxAlts {
+			return []condVal{{unknown: "too many combinations", when: when}}
+		}
+		acc = next
+	}
+	return acc
 }
 
 func (v val) scalar() (string, bool) {

@@ -170,32 +170,7 @@ func (t *tmpl) resource(file string, src []byte, key, r *yaml.Node, typ string, 
 		_, tags := get(props, "Tags")
 		return []iac.Finding{judge(base, props, props != nil, t.identity(props, tags, ""))}
 	case "AWS::DynamoDB::GlobalTable":
-		_, reps := get(props, "Replicas")
-		if reps == nil || reps.Kind != yaml.SequenceNode {
-			f := base
-			f.Verdict, f.Rule, f.Reasons = iac.Unknown, iac.RulePITR, []string{"Replicas is not a list pitrguard can read"}
-			return []iac.Finding{f}
-		}
-		var out []iac.Finding
-		for i, rep := range reps.Content {
-			f := base
-			f.Line = rep.Line
-			f.ReplicaRegion = fmt.Sprintf("replica[%d]", i)
-			if _, rg := get(rep, "Region"); rg != nil {
-				if vs := t.eval(rg, ""); len(vs) == 1 {
-					if s, ok := vs[0].scalar(); ok {
-						f.ReplicaRegion = s
-					}
-				}
-			}
-			region := f.ReplicaRegion
-			if _, rg := get(rep, "Region"); rg == nil || region == fmt.Sprintf("replica[%d]", i) {
-				region = ""
-			}
-			_, tags := get(rep, "Tags")
-			out = append(out, judge(f, rep, rep.Kind == yaml.MappingNode, t.identity(props, tags, region)))
-		}
-		return out
+		return t.globalTableReplicas(base, props, judge)
 	case "Custom::DynamoDBReplica":
 		f := base
 		f.Verdict, f.Rule = iac.Info, iac.RuleReplicaI
@@ -206,6 +181,37 @@ func (t *tmpl) resource(file string, src []byte, key, r *yaml.Node, typ string, 
 		return []iac.Finding{f}
 	}
 	return nil
+}
+
+// globalTableReplicas judges each replica of a GlobalTable (props, whose
+// finding is base) with judge; a Replicas that is not a list is unknown.
+func (t *tmpl) globalTableReplicas(base iac.Finding, props *yaml.Node, judge func(f iac.Finding, container *yaml.Node, fixable bool, id iac.Identity) iac.Finding) []iac.Finding {
+	_, reps := get(props, "Replicas")
+	if reps == nil || reps.Kind != yaml.SequenceNode {
+		f := base
+		f.Verdict, f.Rule, f.Reasons = iac.Unknown, iac.RulePITR, []string{"Replicas is not a list pitrguard can read"}
+		return []iac.Finding{f}
+	}
+	var out []iac.Finding
+	for i, rep := range reps.Content {
+		f := base
+		f.Line = rep.Line
+		f.ReplicaRegion = fmt.Sprintf("replica[%d]", i)
+		if _, rg := get(rep, "Region"); rg != nil {
+			if vs := t.eval(rg, ""); len(vs) == 1 {
+				if s, ok := vs[0].scalar(); ok {
+					f.ReplicaRegion = s
+				}
+			}
+		}
+		region := f.ReplicaRegion
+		if _, rg := get(rep, "Region"); rg == nil || region == fmt.Sprintf("replica[%d]", i) {
+			region = ""
+		}
+		_, tags := get(rep, "Tags")
+		out = append(out, judge(f, rep, rep.Kind == yaml.MappingNode, t.identity(props, tags, region)))
+	}
+	return out
 }
 
 // site remembers where a PITR setting lives, for fixes.
@@ -222,23 +228,7 @@ type site struct {
 // spec evaluates PointInTimeRecoverySpecification in container.
 func (t *tmpl) spec(container *yaml.Node, when string) ([]iac.Outcome, *site) {
 	if _, _, ok := fn(container); ok {
-		// The whole Properties (or replica) is an intrinsic, e.g. Fn::If:
-		// judge each alternative; a person fixes it.
-		var outs []iac.Outcome
-		for _, alt := range t.eval(container, when) {
-			switch {
-			case alt.unknown != "":
-				outs = append(outs, iac.Outcome{Why: alt.unknown, When: alt.when})
-			case alt.noValue || alt.node == nil:
-				outs = append(outs, iac.Outcome{Known: true, When: alt.when})
-			case alt.node == container:
-				outs = append(outs, iac.Outcome{Why: "the properties are an intrinsic function pitrguard cannot evaluate", When: alt.when})
-			default:
-				o, _ := t.spec(alt.node, alt.when)
-				outs = append(outs, o...)
-			}
-		}
-		return outs, &site{container: container, dynamic: true}
+		return t.intrinsicSpec(container, when)
 	}
 	s := &site{container: container}
 	var specNode *yaml.Node
@@ -248,84 +238,129 @@ func (t *tmpl) spec(container *yaml.Node, when string) ([]iac.Outcome, *site) {
 	}
 	var outs []iac.Outcome
 	for _, sv := range t.eval(specNode, when) {
-		switch {
-		case sv.unknown != "":
-			outs = append(outs, iac.Outcome{Why: "PointInTimeRecoverySpecification: " + sv.unknown, When: sv.when})
-			s.dynamic = true
-			continue
-		case sv.noValue:
-			outs = append(outs, iac.Outcome{Known: true, When: sv.when})
-			s.dynamic = true
-			continue
-		case sv.node == nil || sv.node.Kind != yaml.MappingNode:
-			outs = append(outs, iac.Outcome{Known: true, When: sv.when, Schema: []string{"PointInTimeRecoverySpecification must be a mapping"}})
-			continue
-		}
-		if sv.node != specNode {
-			s.dynamic = true
-		} else {
-			s.spec = specNode
-		}
-		_, en := get(sv.node, "PointInTimeRecoveryEnabled")
-		_, per := get(sv.node, "RecoveryPeriodInDays")
-		if sv.node == specNode {
-			s.enabled, s.periodVal = en, per
-		}
-		if name, _, ok := fn(en); ok && name != "Ref" {
-			s.dynamic = true // Fn::If and friends: a person chooses
-		}
-		periods := []val{{when: sv.when}}
-		if per != nil {
-			periods = t.eval(per, sv.when)
-		}
-		enabledVals := []val{{when: sv.when}}
-		if en != nil {
-			enabledVals = t.eval(en, sv.when)
-		}
-		for _, ev := range enabledVals {
-			for _, pv := range periods {
-				o := iac.Outcome{Known: true, When: pv.when}
-				if ev.when != sv.when && pv.when == sv.when {
-					o.When = ev.when
-				}
-				switch {
-				case en == nil:
-					if per != nil {
-						o.Schema = append(o.Schema, "RecoveryPeriodInDays is set but PointInTimeRecoveryEnabled is not (it needs PointInTimeRecoveryEnabled: true)")
-					}
-				case ev.unknown != "":
-					o.Known, o.Why = false, "PointInTimeRecoveryEnabled: "+ev.unknown
-					s.dynamic = true
-				case ev.noValue:
-				default:
-					str, ok := ev.scalar()
-					b, isBool := boolOf(str)
-					if !ok || !isBool {
-						o.Schema = append(o.Schema, fmt.Sprintf("PointInTimeRecoveryEnabled must be true or false, not %q", str))
-					}
-					o.Enabled = b
-					if ev.param != "" {
-						s.param = ev.param
-					}
-					if ev.when != sv.when && ev.param != "" && t.params[ev.param].def == nil {
-						s.dynamic = true
-					}
-				}
-				if per != nil && pv.unknown == "" && !pv.noValue {
-					if str, ok := pv.scalar(); ok {
-						d, isInt := intOf(str)
-						if !isInt || d < 1 || d > 35 {
-							o.Schema = append(o.Schema, fmt.Sprintf("RecoveryPeriodInDays must be 1 to 35, not %q", str))
-						} else {
-							o.Days = d
-						}
-					}
-				}
-				outs = append(outs, o)
-			}
-		}
+		outs = append(outs, t.specValue(s, specNode, sv)...)
 	}
 	return outs, s
+}
+
+// intrinsicSpec judges a container (Properties, or a replica) that is
+// itself an intrinsic, e.g. Fn::If: each alternative is judged; a person
+// fixes it.
+func (t *tmpl) intrinsicSpec(container *yaml.Node, when string) ([]iac.Outcome, *site) {
+	var outs []iac.Outcome
+	for _, alt := range t.eval(container, when) {
+		switch {
+		case alt.unknown != "":
+			outs = append(outs, iac.Outcome{Why: alt.unknown, When: alt.when})
+		case alt.noValue || alt.node == nil:
+			outs = append(outs, iac.Outcome{Known: true, When: alt.when})
+		case alt.node == container:
+			outs = append(outs, iac.Outcome{Why: "the properties are an intrinsic function pitrguard cannot evaluate", When: alt.when})
+		default:
+			o, _ := t.spec(alt.node, alt.when)
+			outs = append(outs, o...)
+		}
+	}
+	return outs, &site{container: container, dynamic: true}
+}
+
+// specValue judges one value sv that PointInTimeRecoverySpecification
+// (specNode) can take, recording in s where its settings live: one outcome
+// per combination of the values of PointInTimeRecoveryEnabled and
+// RecoveryPeriodInDays.
+func (t *tmpl) specValue(s *site, specNode *yaml.Node, sv val) []iac.Outcome {
+	switch {
+	case sv.unknown != "":
+		s.dynamic = true
+		return []iac.Outcome{{Why: "PointInTimeRecoverySpecification: " + sv.unknown, When: sv.when}}
+	case sv.noValue:
+		s.dynamic = true
+		return []iac.Outcome{{Known: true, When: sv.when}}
+	case sv.node == nil || sv.node.Kind != yaml.MappingNode:
+		return []iac.Outcome{{Known: true, When: sv.when, Schema: []string{"PointInTimeRecoverySpecification must be a mapping"}}}
+	}
+	if sv.node != specNode {
+		s.dynamic = true
+	} else {
+		s.spec = specNode
+	}
+	_, en := get(sv.node, "PointInTimeRecoveryEnabled")
+	_, per := get(sv.node, "RecoveryPeriodInDays")
+	if sv.node == specNode {
+		s.enabled, s.periodVal = en, per
+	}
+	if name, _, ok := fn(en); ok && name != "Ref" {
+		s.dynamic = true // Fn::If and friends: a person chooses
+	}
+	periods := []val{{when: sv.when}}
+	if per != nil {
+		periods = t.eval(per, sv.when)
+	}
+	enabledVals := []val{{when: sv.when}}
+	if en != nil {
+		enabledVals = t.eval(en, sv.when)
+	}
+	var outs []iac.Outcome
+	for _, ev := range enabledVals {
+		for _, pv := range periods {
+			o := iac.Outcome{Known: true, When: pv.when}
+			if ev.when != sv.when && pv.when == sv.when {
+				o.When = ev.when
+			}
+			t.judgeEnabled(&o, s, sv, en, per, ev)
+			if per != nil {
+				judgePeriod(&o, pv)
+			}
+			outs = append(outs, o)
+		}
+	}
+	return outs
+}
+
+// judgeEnabled sets in o what the value ev of PointInTimeRecoveryEnabled
+// (en, nil if absent) says, beside RecoveryPeriodInDays (per, nil if absent).
+func (t *tmpl) judgeEnabled(o *iac.Outcome, s *site, sv val, en, per *yaml.Node, ev val) {
+	switch {
+	case en == nil:
+		if per != nil {
+			o.Schema = append(o.Schema, "RecoveryPeriodInDays is set but PointInTimeRecoveryEnabled is not (it needs PointInTimeRecoveryEnabled: true)")
+		}
+	case ev.unknown != "":
+		o.Known, o.Why = false, "PointInTimeRecoveryEnabled: "+ev.unknown
+		s.dynamic = true
+	case ev.noValue:
+	default:
+		str, ok := ev.scalar()
+		b, isBool := boolOf(str)
+		if !ok || !isBool {
+			o.Schema = append(o.Schema, fmt.Sprintf("PointInTimeRecoveryEnabled must be true or false, not %q", str))
+		}
+		o.Enabled = b
+		if ev.param != "" {
+			s.param = ev.param
+		}
+		if ev.when != sv.when && ev.param != "" && t.params[ev.param].def == nil {
+			s.dynamic = true
+		}
+	}
+}
+
+// judgePeriod sets in o the days of a known value pv of RecoveryPeriodInDays,
+// or says why it is not valid.
+func judgePeriod(o *iac.Outcome, pv val) {
+	if pv.unknown != "" || pv.noValue {
+		return
+	}
+	str, ok := pv.scalar()
+	if !ok {
+		return
+	}
+	d, isInt := intOf(str)
+	if !isInt || d < 1 || d > 35 {
+		o.Schema = append(o.Schema, fmt.Sprintf("RecoveryPeriodInDays must be 1 to 35, not %q", str))
+		return
+	}
+	o.Days = d
 }
 
 // macro returns why the template's Transform makes every resource unknown:

@@ -36,85 +36,112 @@ func ScanPlan(file string, src []byte, o Options) ([]iac.Finding, error) {
 		return nil, fmt.Errorf("%s: not valid JSON: %v", file, err)
 	}
 	root := doc.Content[0]
-	unknown := map[string]*yaml.Node{}
+	ps := &planScanner{file: file, o: o, unknown: map[string]*yaml.Node{}}
 	if rc := get(root, "resource_changes"); rc != nil {
 		for _, c := range rc.Content {
 			if a := get(c, "address"); a != nil {
-				unknown[a.Value] = get(get(c, "change"), "after_unknown")
+				ps.unknown[a.Value] = get(get(c, "change"), "after_unknown")
 			}
 		}
 	}
-	var out []iac.Finding
-	var walk func(*yaml.Node)
-	walk = func(m *yaml.Node) {
-		if m == nil {
-			return
-		}
-		if rs := get(m, "resources"); rs != nil {
-			for _, r := range rs.Content {
-				typ, addr := get(r, "type"), get(r, "address")
-				if typ == nil || addr == nil || get(r, "mode") != nil && get(r, "mode").Value != "managed" {
-					continue
-				}
-				vals := get(r, "values")
-				au := unknown[addr.Value]
-				base := iac.Finding{File: file, Line: addr.Line, Resource: addr.Value, Reasons: []string{}}
-				id := planIdentity(vals, au)
-				switch typ.Value {
-				case "aws_dynamodb_table":
-					oc := iac.Outcome{Known: true, ID: id}
-					p := get(vals, "point_in_time_recovery")
-					switch {
-					case get(au, "point_in_time_recovery") != nil && get(au, "point_in_time_recovery").Kind == yaml.ScalarNode && get(au, "point_in_time_recovery").Value == "true":
-						oc = iac.Outcome{Why: "point_in_time_recovery is known only after apply", ID: id}
-					case p != nil && p.Kind == yaml.SequenceNode && len(p.Content) > 0:
-						e := get(p.Content[0], "enabled")
-						oc.Enabled = e != nil && e.Value == "true"
-						if d := get(p.Content[0], "recovery_period_in_days"); d != nil {
-							oc.Days, _ = strconv.Atoi(d.Value)
-						}
-					}
-					out = append(out, judged(base, []iac.Outcome{oc}, o))
-					if reps := get(vals, "replica"); reps != nil && reps.Kind == yaml.SequenceNode {
-						for i, rep := range reps.Content {
-							f := base
-							f.ReplicaRegion = fmt.Sprintf("replica[%d]", i)
-							if rn := get(rep, "region_name"); rn != nil {
-								f.ReplicaRegion = rn.Value
-							}
-							pr := get(rep, "point_in_time_recovery")
-							rid := id
-							rid.Region = ""
-							if rn := get(rep, "region_name"); rn != nil {
-								rid.Region = rn.Value
-							}
-							if pt := get(rep, "propagate_tags"); pt == nil || pt.Value != "true" {
-								rid.Tags, rid.UnknownTags = map[string]string{}, nil
-								rid.TagsWhy = "the replica's tags are not set by Terraform (propagate_tags is not true)"
-							}
-							out = append(out, judged(f, []iac.Outcome{{Known: true, Enabled: pr != nil && pr.Value == "true", ID: rid}}, o))
-						}
-					}
-				case "aws_dynamodb_table_replica":
-					pr := get(vals, "point_in_time_recovery")
-					id.Name, id.NameWhy = "", "the replica's table name comes from global_table_arn"
-					if ga := get(vals, "global_table_arn"); ga != nil {
-						if ref, err := model.ParseTableARN(ga.Value); err == nil {
-							id.Name, id.NameWhy = ref.Name, ""
-						}
-					}
-					out = append(out, judged(base, []iac.Outcome{{Known: true, Enabled: pr != nil && pr.Value == "true", ID: id}}, o))
-				}
-			}
-		}
-		if cms := get(m, "child_modules"); cms != nil {
-			for _, c := range cms.Content {
-				walk(c)
-			}
+	ps.module(get(get(root, "planned_values"), "root_module"))
+	return ps.out, nil
+}
+
+// planScanner judges the resources of one plan's modules.
+type planScanner struct {
+	file    string
+	o       Options
+	unknown map[string]*yaml.Node // resource address → its change's after_unknown
+	out     []iac.Finding
+}
+
+// module judges the managed resources of a planned module, then its child
+// modules.
+func (ps *planScanner) module(m *yaml.Node) {
+	if m == nil {
+		return
+	}
+	if rs := get(m, "resources"); rs != nil {
+		for _, r := range rs.Content {
+			ps.resource(r)
 		}
 	}
-	walk(get(get(root, "planned_values"), "root_module"))
-	return out, nil
+	if cms := get(m, "child_modules"); cms != nil {
+		for _, c := range cms.Content {
+			ps.module(c)
+		}
+	}
+}
+
+// resource judges one planned resource if it is a managed table or table
+// replica.
+func (ps *planScanner) resource(r *yaml.Node) {
+	typ, addr := get(r, "type"), get(r, "address")
+	if typ == nil || addr == nil || get(r, "mode") != nil && get(r, "mode").Value != "managed" {
+		return
+	}
+	vals := get(r, "values")
+	au := ps.unknown[addr.Value]
+	base := iac.Finding{File: ps.file, Line: addr.Line, Resource: addr.Value, Reasons: []string{}}
+	id := planIdentity(vals, au)
+	switch typ.Value {
+	case "aws_dynamodb_table":
+		ps.out = append(ps.out, judged(base, []iac.Outcome{planTableOutcome(vals, au, id)}, ps.o))
+		if reps := get(vals, "replica"); reps != nil && reps.Kind == yaml.SequenceNode {
+			for i, rep := range reps.Content {
+				ps.out = append(ps.out, ps.inlineReplica(base, id, i, rep))
+			}
+		}
+	case "aws_dynamodb_table_replica":
+		pr := get(vals, "point_in_time_recovery")
+		id.Name, id.NameWhy = "", "the replica's table name comes from global_table_arn"
+		if ga := get(vals, "global_table_arn"); ga != nil {
+			if ref, err := model.ParseTableARN(ga.Value); err == nil {
+				id.Name, id.NameWhy = ref.Name, ""
+			}
+		}
+		ps.out = append(ps.out, judged(base, []iac.Outcome{{Known: true, Enabled: pr != nil && pr.Value == "true", ID: id}}, ps.o))
+	}
+}
+
+// planTableOutcome reads a planned table's point_in_time_recovery block;
+// one known only after apply is unknown.
+func planTableOutcome(vals, au *yaml.Node, id iac.Identity) iac.Outcome {
+	oc := iac.Outcome{Known: true, ID: id}
+	p := get(vals, "point_in_time_recovery")
+	switch {
+	case get(au, "point_in_time_recovery") != nil && get(au, "point_in_time_recovery").Kind == yaml.ScalarNode && get(au, "point_in_time_recovery").Value == "true":
+		oc = iac.Outcome{Why: "point_in_time_recovery is known only after apply", ID: id}
+	case p != nil && p.Kind == yaml.SequenceNode && len(p.Content) > 0:
+		e := get(p.Content[0], "enabled")
+		oc.Enabled = e != nil && e.Value == "true"
+		if d := get(p.Content[0], "recovery_period_in_days"); d != nil {
+			oc.Days, _ = strconv.Atoi(d.Value)
+		}
+	}
+	return oc
+}
+
+// inlineReplica judges the i-th replica block rep of a planned table whose
+// finding is base and identity id.
+func (ps *planScanner) inlineReplica(base iac.Finding, id iac.Identity, i int, rep *yaml.Node) iac.Finding {
+	f := base
+	f.ReplicaRegion = fmt.Sprintf("replica[%d]", i)
+	if rn := get(rep, "region_name"); rn != nil {
+		f.ReplicaRegion = rn.Value
+	}
+	pr := get(rep, "point_in_time_recovery")
+	rid := id
+	rid.Region = ""
+	if rn := get(rep, "region_name"); rn != nil {
+		rid.Region = rn.Value
+	}
+	if pt := get(rep, "propagate_tags"); pt == nil || pt.Value != "true" {
+		rid.Tags, rid.UnknownTags = map[string]string{}, nil
+		rid.TagsWhy = "the replica's tags are not set by Terraform (propagate_tags is not true)"
+	}
+	return judged(f, []iac.Outcome{{Known: true, Enabled: pr != nil && pr.Value == "true", ID: rid}}, ps.o)
 }
 
 // planIdentity reads a planned table's name and tags_all (which includes

@@ -63,66 +63,15 @@ type instKey struct {
 func (w *walker) resource(in *instance, r *resource) {
 	content, _, _ := r.body().PartialContent(schemaOf(r.typ))
 	addr := in.addr + r.typ + "." + r.name
-	var insts []instKey
-	switch {
-	case content.Attributes["count"] != nil:
-		e := content.Attributes["count"].Expr
-		n, known := toInt(in.eval(e, nil))
-		if !known {
-			insts = []instKey{{suffix: "", extra: map[string]cty.Value{"count": cty.ObjectVal(map[string]cty.Value{"index": cty.UnknownVal(cty.Number)})},
-				unsure: in.why("count", e)}}
-			break
-		}
-		if n == 0 {
-			w.emit(in, r, addr, iac.Outcome{Absent: true, When: ""}, nil, "")
-			return
-		}
-		if n > maxInstances {
-			w.emit(in, r, addr+"[*]", iac.Outcome{Why: fmt.Sprintf("count is %d, more instances than pitrguard expands (%d)", n, maxInstances)}, nil, "")
-			return
-		}
-		for i := range n {
-			insts = append(insts, instKey{suffix: fmt.Sprintf("[%d]", i), extra: map[string]cty.Value{"count": cty.ObjectVal(map[string]cty.Value{"index": cty.NumberIntVal(int64(i))})}})
-		}
-	case content.Attributes["for_each"] != nil:
-		e := content.Attributes["for_each"].Expr
-		v := in.eval(e, nil)
-		if !v.IsWhollyKnown() || v.IsNull() || !(v.Type().IsMapType() || v.Type().IsSetType() || v.Type().IsObjectType()) {
-			insts = []instKey{{extra: map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": cty.UnknownVal(cty.String), "value": cty.DynamicVal})},
-				unsure: in.why("for_each", e)}}
-			break
-		}
-		if v.LengthInt() == 0 {
-			w.emit(in, r, addr, iac.Outcome{Absent: true}, nil, "")
-			return
-		}
-		if v.LengthInt() > maxInstances {
-			w.emit(in, r, addr+"[*]", iac.Outcome{Why: fmt.Sprintf("for_each has %d elements, more instances than pitrguard expands (%d)", v.LengthInt(), maxInstances)}, nil, "")
-			return
-		}
-		for it := v.ElementIterator(); it.Next(); {
-			k, val := it.Element()
-			if v.Type().IsSetType() {
-				k = val
-			}
-			ks := k.AsString()
-			insts = append(insts, instKey{suffix: fmt.Sprintf("[%q]", ks),
-				extra: map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(ks), "value": val})}})
-		}
-	default:
-		insts = []instKey{{}}
+	insts, ok := w.instances(in, r, content, addr)
+	if !ok {
+		return
 	}
 	for _, ik := range insts {
 		a := addr + ik.suffix
 		id := w.identity(in, r, content, ik.extra)
 		if r.typ == "aws_dynamodb_table_replica" {
-			o := w.replicaAttr(in, content, ik.extra, "point_in_time_recovery")
-			o.ID = id
-			region := ""
-			if p := content.Attributes["provider"]; p != nil {
-				region = strings.TrimSpace(string(hcl.RangeBetween(p.Expr.StartRange(), p.Expr.Range()).SliceBytes(in.mod.src[r.file])))
-			}
-			w.emit(in, r, a, o, w.replicaFix(in, r, content, -1), region)
+			w.replicaResource(in, r, content, a, ik, id)
 			continue
 		}
 		o, fix := w.pitr(in, r, content, ik.extra)
@@ -132,35 +81,115 @@ func (w *walker) resource(in *instance, r *resource) {
 		o.ID = id
 		w.emit(in, r, a, o, fix, "")
 		for i, rep := range w.blocks(in, content, "replica", ik.extra) {
-			region := fmt.Sprintf("replica[%d]", i)
-			if rep.body == nil {
-				// A dynamic replica block whose for_each cannot be evaluated:
-				// which replicas exist is not known.
-				w.emit(in, r, a, iac.Outcome{Why: rep.extra["__unknown"].AsString(), ID: w.replicaIdentity(in, id, &hcl.BodyContent{}, nil, "")},
-					manual(r.file, "the replicas come from a dynamic block whose for_each is not known"), "dynamic replicas")
-				continue
-			}
-			rc, _, _ := rep.body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "region_name"}, {Name: "point_in_time_recovery"}, {Name: "propagate_tags"}}})
-			if rn := rc.Attributes["region_name"]; rn != nil {
-				if v := in.eval(rn.Expr, rep.extra); v.IsWhollyKnown() && v.Type() == cty.String {
-					region = v.AsString()
-				}
-			}
-			ro := w.replicaAttr(in, rc, rep.extra, "point_in_time_recovery")
-			ro.ID = w.replicaIdentity(in, id, rc, rep.extra, region)
-			var rfix func() *iac.Fix
-			if !rep.dynamic {
-				rfix = w.replicaFix(in, r, rc, rep.index)
-			} else {
-				rfix = manual(r.file, "the replica comes from a dynamic block; set point_in_time_recovery = true in its content by hand")
-			}
-			line := 0
-			if sb, ok := rep.body.(*hclsyntax.Body); ok {
-				line = sb.SrcRange.Start.Line
-			}
-			w.emitAt(in, r, a, ro, rfix, region, line)
+			w.inlineReplica(in, r, a, id, i, rep)
 		}
 	}
+}
+
+// instances lists the instances count or for_each gives a resource (one
+// when neither is set, one unsure instance when they cannot be evaluated).
+// When a resource has no instance, or too many to expand, it is judged
+// here and ok is false.
+func (w *walker) instances(in *instance, r *resource, content *hcl.BodyContent, addr string) (insts []instKey, ok bool) {
+	switch {
+	case content.Attributes["count"] != nil:
+		return w.countInstances(in, r, content.Attributes["count"].Expr, addr)
+	case content.Attributes["for_each"] != nil:
+		return w.forEachInstances(in, r, content.Attributes["for_each"].Expr, addr)
+	}
+	return []instKey{{}}, true
+}
+
+func (w *walker) countInstances(in *instance, r *resource, e hcl.Expression, addr string) ([]instKey, bool) {
+	n, known := toInt(in.eval(e, nil))
+	if !known {
+		return []instKey{{suffix: "", extra: map[string]cty.Value{"count": cty.ObjectVal(map[string]cty.Value{"index": cty.UnknownVal(cty.Number)})},
+			unsure: in.why("count", e)}}, true
+	}
+	if n == 0 {
+		w.emit(in, r, addr, iac.Outcome{Absent: true, When: ""}, nil, "")
+		return nil, false
+	}
+	if n > maxInstances {
+		w.emit(in, r, addr+"[*]", iac.Outcome{Why: fmt.Sprintf("count is %d, more instances than pitrguard expands (%d)", n, maxInstances)}, nil, "")
+		return nil, false
+	}
+	var insts []instKey
+	for i := range n {
+		insts = append(insts, instKey{suffix: fmt.Sprintf("[%d]", i), extra: map[string]cty.Value{"count": cty.ObjectVal(map[string]cty.Value{"index": cty.NumberIntVal(int64(i))})}})
+	}
+	return insts, true
+}
+
+func (w *walker) forEachInstances(in *instance, r *resource, e hcl.Expression, addr string) ([]instKey, bool) {
+	v := in.eval(e, nil)
+	if !v.IsWhollyKnown() || v.IsNull() || !(v.Type().IsMapType() || v.Type().IsSetType() || v.Type().IsObjectType()) {
+		return []instKey{{extra: map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": cty.UnknownVal(cty.String), "value": cty.DynamicVal})},
+			unsure: in.why("for_each", e)}}, true
+	}
+	if v.LengthInt() == 0 {
+		w.emit(in, r, addr, iac.Outcome{Absent: true}, nil, "")
+		return nil, false
+	}
+	if v.LengthInt() > maxInstances {
+		w.emit(in, r, addr+"[*]", iac.Outcome{Why: fmt.Sprintf("for_each has %d elements, more instances than pitrguard expands (%d)", v.LengthInt(), maxInstances)}, nil, "")
+		return nil, false
+	}
+	var insts []instKey
+	for it := v.ElementIterator(); it.Next(); {
+		k, val := it.Element()
+		if v.Type().IsSetType() {
+			k = val
+		}
+		ks := k.AsString()
+		insts = append(insts, instKey{suffix: fmt.Sprintf("[%q]", ks),
+			extra: map[string]cty.Value{"each": cty.ObjectVal(map[string]cty.Value{"key": cty.StringVal(ks), "value": val})}})
+	}
+	return insts, true
+}
+
+// replicaResource judges one instance (address a) of an
+// aws_dynamodb_table_replica; its region is named by its provider.
+func (w *walker) replicaResource(in *instance, r *resource, content *hcl.BodyContent, a string, ik instKey, id iac.Identity) {
+	o := w.replicaAttr(in, content, ik.extra, "point_in_time_recovery")
+	o.ID = id
+	region := ""
+	if p := content.Attributes["provider"]; p != nil {
+		region = strings.TrimSpace(string(hcl.RangeBetween(p.Expr.StartRange(), p.Expr.Range()).SliceBytes(in.mod.src[r.file])))
+	}
+	w.emit(in, r, a, o, w.replicaFix(in, r, content, -1), region)
+}
+
+// inlineReplica judges the i-th replica block rep of the table instance at
+// address a, whose identity is id.
+func (w *walker) inlineReplica(in *instance, r *resource, a string, id iac.Identity, i int, rep nested) {
+	region := fmt.Sprintf("replica[%d]", i)
+	if rep.body == nil {
+		// A dynamic replica block whose for_each cannot be evaluated:
+		// which replicas exist is not known.
+		w.emit(in, r, a, iac.Outcome{Why: rep.extra["__unknown"].AsString(), ID: w.replicaIdentity(in, id, &hcl.BodyContent{}, nil, "")},
+			manual(r.file, "the replicas come from a dynamic block whose for_each is not known"), "dynamic replicas")
+		return
+	}
+	rc, _, _ := rep.body.PartialContent(&hcl.BodySchema{Attributes: []hcl.AttributeSchema{{Name: "region_name"}, {Name: "point_in_time_recovery"}, {Name: "propagate_tags"}}})
+	if rn := rc.Attributes["region_name"]; rn != nil {
+		if v := in.eval(rn.Expr, rep.extra); v.IsWhollyKnown() && v.Type() == cty.String {
+			region = v.AsString()
+		}
+	}
+	ro := w.replicaAttr(in, rc, rep.extra, "point_in_time_recovery")
+	ro.ID = w.replicaIdentity(in, id, rc, rep.extra, region)
+	var rfix func() *iac.Fix
+	if !rep.dynamic {
+		rfix = w.replicaFix(in, r, rc, rep.index)
+	} else {
+		rfix = manual(r.file, "the replica comes from a dynamic block; set point_in_time_recovery = true in its content by hand")
+	}
+	line := 0
+	if sb, ok := rep.body.(*hclsyntax.Body); ok {
+		line = sb.SrcRange.Start.Line
+	}
+	w.emitAt(in, r, a, ro, rfix, region, line)
 }
 
 // blocks expands static and dynamic nested blocks of one type.
