@@ -11,7 +11,6 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
-	"github.com/spf13/cobra"
 
 	"github.com/pitrguard/pitrguard/internal/iostreams"
 	"github.com/pitrguard/pitrguard/internal/restore"
@@ -33,9 +32,9 @@ func captureRestore(t *testing.T, tty bool, args ...string) (*RestoreOptions, in
 	}
 	g := &GlobalOptions{}
 	cmd := newRestoreCmdF(f, g, func(_ context.Context, o *RestoreOptions) error { got = o; return nil })
+	addAWSFlags(cmd, g) // as NewRootCmd does for the real restore command
+	addStoreFlags(cmd, g)
 	root.AddCommand(cmd)
-	// The global --region fills g.Region of the real root; mirror it here.
-	cmd.PreRun = func(c *cobra.Command, _ []string) { g.Region, _ = c.Flags().GetString("region") }
 	root.SetArgs(args)
 	root.SetOut(ios.Out)
 	root.SetErr(ios.ErrOut)
