@@ -199,6 +199,8 @@ func TestAuditConfigSource(t *testing.T) {
 		t.Errorf("DescribeContinuousBackups calls = %d, want %d", got, len(wantReason))
 	}
 
+	assertPolicyCovers(t, e, "audit") // config:SelectAggregateResourceConfig included
+
 	// The account-region without a recorder is an error; coverage incomplete.
 	var notRecorded []model.ScanError
 	for _, se := range ca.Errors {
