@@ -47,6 +47,8 @@ type AuditOptions struct {
 	// --region (homeRegion) scopes the audit to that one region.
 	regionsSet bool
 	homeRegion string
+	// stalenessSet is true when --max-staleness was given.
+	stalenessSet bool
 }
 
 func newAuditCmd(f *Factory, g *GlobalOptions, runF func(context.Context, *AuditOptions) error) *cobra.Command {
@@ -109,6 +111,7 @@ history database (see 'pitrguard history') unless --no-store is given.`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args = append([]string{"pitrguard"}, f.args...)
 			opts.regionsSet, opts.homeRegion = cmd.Flags().Changed("regions"), g.Region
+			opts.stalenessSet = cmd.Flags().Changed("max-staleness")
 			if err := opts.validate(); err != nil {
 				return err
 			}
@@ -154,6 +157,9 @@ func (o *AuditOptions) validate() error {
 	}
 	if o.Source != "live" && (!strings.HasPrefix(o.Source, "config:") || strings.TrimSpace(strings.TrimPrefix(o.Source, "config:")) == "") {
 		return FlagErrorf("--source %q is not supported; use live, or config:AGGREGATOR_NAME (the name of an AWS Config aggregator in the --region)", o.Source)
+	}
+	if o.stalenessSet && o.configAggregator() == "" {
+		return FlagErrorf("--max-staleness applies only to --source config:AGGREGATOR_NAME (a live audit reads every table now); drop it or add --source")
 	}
 	if o.TableWorkers < 1 || o.TableWorkers > 64 {
 		return FlagErrorf("--table-workers must be between 1 and 64, got %d", o.TableWorkers)

@@ -262,6 +262,7 @@ func TestAuditSourceFlag(t *testing.T) {
 		{[]string{"--source", "aws-config:x"}, `--source "aws-config:x" is not supported`},
 		{[]string{"--source", "config:agg", "--max-staleness", "0s"}, `"0s" is not a duration`},
 		{[]string{"--source", "config:agg", "--max-staleness", "soon"}, `"soon" is not a duration`},
+		{[]string{"--max-staleness", "6h"}, "--max-staleness applies only to --source config:AGGREGATOR_NAME"},
 	} {
 		r := runLocal(t, append(append([]string{"audit"}, tc.args...), "--db", filepath.Join(dir, "h.db"))...)
 		if r.code != ExitUsage || !strings.Contains(r.errOut, tc.want) {
