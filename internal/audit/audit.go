@@ -12,6 +12,7 @@ package audit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -39,6 +40,11 @@ type Params struct {
 	// Clients builds the service clients (zero value: the AWS SDK's; tests
 	// pass in-memory fakes).
 	Clients inventory.Clients
+	// ConfigAggregator, if set, takes table facts from this AWS Config
+	// aggregator and reads live only what Config cannot say (see
+	// inventory/configsource.go); MaxStaleness bounds the age of an item used.
+	ConfigAggregator string
+	MaxStaleness     time.Duration
 }
 
 // Provider is what an audit needs from awsx.Provider.
@@ -83,11 +89,19 @@ func Run(ctx context.Context, p Provider, prm Params) *Result {
 		mu      sync.Mutex
 		entries []Entry
 	)
-	col := inventory.NewCollector(p, inventory.Options{
+	opts := inventory.Options{
 		Concurrency: prm.Scope.Concurrency, TableWorkers: prm.TableWorkers,
 		Progress: prm.Progress, Only: prm.Only, Clients: prm.Clients,
 		Now: func() time.Time { return prm.Now },
-	})
+	}
+	if prm.ConfigAggregator != "" && len(targets) > 0 {
+		var cerr *model.ScanError
+		opts.Prefill, cerr = configPrefill(ctx, p, prm, ev)
+		if cerr != nil {
+			errs = append(errs, *cerr)
+		}
+	}
+	col := inventory.NewCollector(p, opts)
 	errs = append(errs, col.Collect(ctx, targets, func(t *model.Table) {
 		r := ev.Evaluate(t)
 		cost, est := prm.Prices.PITRMonthly(t.Region, t.BillableBytes())
@@ -163,4 +177,62 @@ func sortEntries(es []Entry) {
 	slices.SortFunc(es, func(a, b Entry) int {
 		return model.Compare(a.Table.Account, a.Table.Region, a.Table.Name, b.Table.Account, b.Table.Region, b.Table.Name)
 	})
+}
+
+// configPrefill queries the AWS Config aggregator once and returns the
+// collector hook that decides from its items the tables it can (fresh item,
+// PITR recorded, no minimum window to check), leaving the rest to be read
+// live. If the query fails, every table is read live and the failure is an
+// error of the run (coverage incomplete: the source asked for did not answer).
+func configPrefill(ctx context.Context, p Provider, prm Params, ev *policy.Evaluator) (func(model.Target, []string) inventory.Prefilled, *model.ScanError) {
+	rows, err := inventory.QueryConfig(ctx, prm.Clients.ConfigService(p.Base()), prm.ConfigAggregator)
+	if err != nil {
+		reason, code, msg := awsx.Classify(err)
+		e := &model.ScanError{Account: p.Caller().Account, Code: code, Reason: reason,
+			Message: "cannot query AWS Config aggregator " + prm.ConfigAggregator + " (config:SelectAggregateResourceConfig in " + p.Base().Region +
+				"; check the aggregator's name and region): " + msg + "; every table was read live instead"}
+		return func(_ model.Target, names []string) inventory.Prefilled {
+			return inventory.Prefilled{LiveReason: reasons(names, inventory.LiveQueryFailed)}
+		}, e
+	}
+	type key struct{ account, region string }
+	idx := map[key]map[string]*inventory.ConfigRow{}
+	for i := range rows {
+		r := &rows[i]
+		k := key{r.Account, r.Region}
+		if idx[k] == nil {
+			idx[k] = map[string]*inventory.ConfigRow{}
+		}
+		idx[k][r.Name] = r
+	}
+	partition := p.Caller().Partition
+	needsWindow := func(t *model.Table) bool { return ev.TierOf(t).MinRecoveryDays > 0 }
+	return func(t model.Target, names []string) inventory.Prefilled {
+		byName := idx[key{t.Account, t.Region}]
+		if len(byName) == 0 {
+			return inventory.Prefilled{LiveReason: reasons(names, inventory.LiveNotRecorded), Errors: []model.ScanError{{
+				Account: t.Account, Region: t.Region, Code: "ConfigNotRecorded", Reason: model.ReasonConfigNotRecorded,
+				Message: fmt.Sprintf("AWS Config aggregator %s has no AWS::DynamoDB::Table item in this account-region, where ListTables found %d table(s): "+
+					"no recorder, the recorder does not record DynamoDB tables, or the account-region is not in the aggregator; its tables were read live "+
+					"(add a recorder for AWS::DynamoDB::Table, or audit without --source config)", prm.ConfigAggregator, len(names))}}}
+		}
+		pf := inventory.Prefilled{Known: map[string]*model.Table{}, LiveReason: map[string]string{}}
+		for _, n := range names {
+			d := inventory.Decide(byName[n], partition, prm.Now, prm.MaxStaleness, needsWindow)
+			if d.Table != nil {
+				pf.Known[n] = d.Table
+			} else {
+				pf.LiveReason[n] = d.LiveReason
+			}
+		}
+		return pf
+	}, nil
+}
+
+func reasons(names []string, reason string) map[string]string {
+	m := make(map[string]string, len(names))
+	for _, n := range names {
+		m[n] = reason
+	}
+	return m
 }

@@ -37,12 +37,18 @@ type AuditOptions struct {
 	// Timeout, when > 0, bounds the whole audit (discovery, listing and every
 	// table); tables not read by then are listed in errors (reason timeout).
 	Timeout time.Duration
-	Args    []string
+	// Source is "live" (default) or "config:AGGREGATOR" (the AWS Config
+	// fast path); MaxStaleness bounds the age of a Config item it uses.
+	Source       string
+	MaxStaleness time.Duration
+	Args         []string
 
 	// regionsSet is true when --regions was given; without it the global
 	// --region (homeRegion) scopes the audit to that one region.
 	regionsSet bool
 	homeRegion string
+	// stalenessSet is true when --max-staleness was given.
+	stalenessSet bool
 }
 
 func newAuditCmd(f *Factory, g *GlobalOptions, runF func(context.Context, *AuditOptions) error) *cobra.Command {
@@ -73,6 +79,15 @@ Every AWS call is bounded by --request-timeout per attempt (retried up to
 its tables come out UNKNOWN (timeout). Every table in scope is listed, with
 its verdict or, if the run was interrupted before it was read, in errors.
 
+--source config:AGGREGATOR takes each table's status, PITR status and tags
+from an AWS Config aggregator (SelectAggregateResourceConfig, 100 tables per
+call) and reads live only what Config cannot say: the recovery window of a
+PITR-enabled table whose tier sets min_recovery_days, tables without an item,
+items without the PITR field, and items older than --max-staleness. Tables are
+still listed with ListTables per account-region; one with tables but no Config
+item at all is an error (no recorder) and the coverage is incomplete. Each
+table's JSON says its source ("config" or "live") and its age.
+
 It only reads: no call it makes changes anything. Each run is recorded in the
 history database (see 'pitrguard history') unless --no-store is given.`,
 		Example: `  # Your own account, every enabled region
@@ -87,12 +102,16 @@ history database (see 'pitrguard history') unless --no-store is given.`,
   # Fail a CI job when anything is non-compliant or could not be read
   pitrguard audit --org --fail-on non-compliant,unknown
 
+  # AWS Config fast path: one aggregator query, live reads only where needed
+  pitrguard audit --org --regions all --source config:org-aggregator --max-staleness 6h
+
   # Against a local emulator
   pitrguard audit --org --endpoint-url http://127.0.0.1:5000`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts.Args = append([]string{"pitrguard"}, f.args...)
 			opts.regionsSet, opts.homeRegion = cmd.Flags().Changed("regions"), g.Region
+			opts.stalenessSet = cmd.Flags().Changed("max-staleness")
 			if err := opts.validate(); err != nil {
 				return err
 			}
@@ -119,6 +138,8 @@ history database (see 'pitrguard history') unless --no-store is given.`,
 	addAuditNotifyFlags(cmd, &opts.Notify)
 	durationFlag(fl, &opts.Timeout, "timeout", 0, "stop the audit after this long and report what was read; tables not read are listed in errors and the exit code is 1 (default: no limit beyond --request-timeout per call)")
 	fl.Lookup("timeout").DefValue = "none"
+	fl.StringVar(&opts.Source, "source", "live", "where table facts come from: live, or config:AGGREGATOR (an AWS Config aggregator; live reads only where Config cannot decide)")
+	durationFlag(fl, &opts.MaxStaleness, "max-staleness", 24*time.Hour, "with --source config, read live the tables whose Config item is older than this")
 	fl.BoolVar(&opts.Wide, "wide", false, "on a terminal, print every cell in full instead of fitting rows to the terminal's width")
 	return cmd
 }
@@ -133,6 +154,12 @@ func (o *AuditOptions) validate() error {
 		if _, ok := failOnValues[strings.ToLower(strings.TrimSpace(v))]; !ok {
 			return FlagErrorf("--fail-on %q is not supported; use non-compliant, unknown, or both separated by a comma", v)
 		}
+	}
+	if o.Source != "live" && (!strings.HasPrefix(o.Source, "config:") || strings.TrimSpace(strings.TrimPrefix(o.Source, "config:")) == "") {
+		return FlagErrorf("--source %q is not supported; use live, or config:AGGREGATOR_NAME (the name of an AWS Config aggregator in the --region)", o.Source)
+	}
+	if o.stalenessSet && o.configAggregator() == "" {
+		return FlagErrorf("--max-staleness applies only to --source config:AGGREGATOR_NAME (a live audit reads every table now); drop it or add --source")
 	}
 	if o.TableWorkers < 1 || o.TableWorkers > 64 {
 		return FlagErrorf("--table-workers must be between 1 and 64, got %d", o.TableWorkers)
@@ -227,6 +254,7 @@ func runAudit(ctx context.Context, f *Factory, g *GlobalOptions, scope inventory
 	}
 	res := audit.Run(runCtx, d.p, audit.Params{
 		Scope: scope, Policy: d.cfg, Prices: d.prices, Now: d.now, Progress: prog, TableWorkers: opts.TableWorkers,
+		ConfigAggregator: opts.configAggregator(), MaxStaleness: opts.MaxStaleness,
 	})
 	prog.Done()
 	res.Report.Run.ID = d.runID
@@ -336,4 +364,13 @@ func recordAudit(ctx context.Context, db store.Store, runID int64, res *audit.Re
 	a := res.Report
 	return db.EndRun(ctx, runID, store.RunEnd{Status: status, Coverage: a.Summary.CoverageComplete, Summary: a.Summary,
 		Errors: a.Errors, Info: a.Run, Finished: finished})
+}
+
+// configAggregator is the aggregator of --source config:NAME ("" for live).
+func (o *AuditOptions) configAggregator() string {
+	name, ok := strings.CutPrefix(o.Source, "config:")
+	if !ok {
+		return ""
+	}
+	return strings.TrimSpace(name)
 }

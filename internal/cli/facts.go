@@ -23,6 +23,7 @@ func factsOf(e audit.Entry) store.Facts {
 			EarliestRestorable: r.PITR.EarliestRestorable, LatestRestorable: r.PITR.LatestRestorable, RestorableDays: r.PITR.RestorableDays},
 		Tier: r.Tier, Critical: e.Eval.Tier.IsCritical(), Owner: r.Owner, Verdict: string(r.Verdict),
 		Notes: r.Notes, PITRMonthlyCostUSD: r.PITRMonthlyCostUSD, CostEstimated: r.CostEstimated,
+		Source: r.Source, SourceAgeSeconds: r.SourceAgeSeconds, SourceReason: r.SourceReason,
 		Replicas: []store.FactsReplica{}, Reasons: []string{}, ReadErrors: []store.FactsError{},
 	}
 	for _, rp := range r.Replicas {
@@ -52,7 +53,11 @@ func tableResultOf(f *store.Facts) report.TableResult {
 		PITR: report.PITRResult{Status: f.PITR.Status, RecoveryPeriodDays: f.PITR.RecoveryPeriodDays,
 			EarliestRestorable: f.PITR.EarliestRestorable, LatestRestorable: f.PITR.LatestRestorable, RestorableDays: f.PITR.RestorableDays},
 		Verdict: model.Verdict(f.Verdict), Notes: f.Notes, PITRMonthlyCostUSD: f.PITRMonthlyCostUSD, CostEstimated: f.CostEstimated,
+		Source: f.Source, SourceAgeSeconds: f.SourceAgeSeconds, SourceReason: f.SourceReason,
 		Replicas: []model.Replica{}, Reasons: []model.Reason{},
+	}
+	if r.Source == "" {
+		r.Source = model.SourceLive // written before the Config fast path: every table was read live
 	}
 	if r.Tags == nil {
 		r.Tags = map[string]string{}

@@ -50,6 +50,29 @@ func TestFactsRebuildTheAuditRow(t *testing.T) {
 	if diff := cmp.Diff(e.Result, tableResultOf(f)); diff != "" {
 		t.Errorf("rebuilt row (-audit +history):\n%s", diff)
 	}
+
+	// A table decided by AWS Config keeps its source and age in the history;
+	// one read live in a Config audit keeps why.
+	for _, tc := range []struct {
+		source, reason string
+		age            time.Duration
+	}{{model.SourceConfig, "", 90 * time.Minute}, {model.SourceLive, "config_stale", 0}} {
+		c := sampleEntry()
+		c.Table.Source, c.Table.SourceReason, c.Table.SourceAge = tc.source, tc.reason, tc.age
+		c.Result = report.NewTableResult(c.Table, c.Eval, 0.25, false)
+		raw, _, err := factsOf(c).Encode()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, err := store.DecodeFacts(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := tableResultOf(cf)
+		if diff := cmp.Diff(c.Result, got); diff != "" || got.Source != tc.source || got.SourceAgeSeconds != tc.age.Seconds() || got.SourceReason != tc.reason {
+			t.Errorf("%s row (-audit +history):\n%s", tc.source, diff)
+		}
+	}
 }
 
 // A restore of a deleted table reads the same settings from versioned facts

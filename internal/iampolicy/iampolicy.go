@@ -60,7 +60,10 @@ func statements(command, roleName, partition string) ([]Statement, error) {
 	}
 	switch command {
 	case "audit":
-		return audit, nil
+		// audit --source config:AGGREGATOR reads the aggregator (one query,
+		// from the account that owns it); only audit has that flag.
+		return append(audit, Statement{Sid: "PitrguardConfigInventory", Effect: "Allow",
+			Resource: "arn:" + partition + ":config:*:*:config-aggregator/*", Action: []string{"config:SelectAggregateResourceConfig"}}), nil
 	case "enable":
 		return append(audit, Statement{Sid: "PitrguardEnablePITR", Effect: "Allow", Resource: tables,
 			Action: []string{"dynamodb:UpdateContinuousBackups"}}), nil

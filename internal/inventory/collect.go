@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/aws/arn"
+	"github.com/aws/aws-sdk-go-v2/service/configservice"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
@@ -52,6 +53,15 @@ type Clients struct {
 	Tagging       func(aws.Config) TagReader
 	Organizations func(aws.Config) AccountLister
 	EC2           func(aws.Config) RegionLister
+	Config        func(aws.Config) ConfigSelector
+}
+
+// ConfigService is the AWS Config client (for QueryConfig).
+func (c Clients) ConfigService(cfg aws.Config) ConfigSelector {
+	if c.Config != nil {
+		return c.Config(cfg)
+	}
+	return configservice.NewFromConfig(cfg)
 }
 
 func (c Clients) dynamodb(cfg aws.Config) TableReader {
@@ -119,6 +129,18 @@ type Options struct {
 	Clients Clients
 	// Now is the clock for RecentTableWindow (nil: time.Now).
 	Now func() time.Time
+	// Prefill, if set, is asked once per listed account-region, with the
+	// names ListTables returned (after Only), which tables another source
+	// (AWS Config) already decides. Those go to sink as they are; only the
+	// others are read live. Its errors are added to Collect's.
+	Prefill func(t model.Target, names []string) Prefilled
+}
+
+// Prefilled is Options.Prefill's answer for one account-region.
+type Prefilled struct {
+	Known      map[string]*model.Table // by table name
+	LiveReason map[string]string       // by table name: why it is read live
+	Errors     []model.ScanError
 }
 
 // Progress receives collection progress.
@@ -152,6 +174,7 @@ type listed struct {
 	cfg    aws.Config
 	names  []string
 	tags   map[string]map[string]string // by ARN; nil when bulk tags failed
+	pre    Prefilled
 }
 
 // Collect scans targets and calls sink once per table (from several
@@ -183,6 +206,7 @@ func (c *Collector) Collect(ctx context.Context, targets []model.Target, sink fu
 			}
 			mu.Lock()
 			work = append(work, l)
+			errs = append(errs, l.pre.Errors...)
 			mu.Unlock()
 			return nil
 		})
@@ -248,8 +272,11 @@ func (c *Collector) list(ctx context.Context, t model.Target) (*listed, error) {
 			}
 		}
 	}
-	if len(l.names) > 0 {
-		l.tags = bulkTags(ctx, c.opts.Clients.tagging(cfg))
+	if c.opts.Prefill != nil && len(l.names) > 0 {
+		l.pre = c.opts.Prefill(t, l.names)
+	}
+	if len(l.names) > len(l.pre.Known) {
+		l.tags = bulkTags(ctx, c.opts.Clients.tagging(cfg)) // only when some table is read live
 	}
 	return l, nil
 }
@@ -294,7 +321,10 @@ func (c *Collector) describeAll(ctx context.Context, l *listed, sink func(*model
 				if i >= len(l.names) || ctx.Err() != nil {
 					return
 				}
-				t := c.describe(ctx, db, l, l.names[i])
+				t, ok := l.pre.Known[l.names[i]]
+				if !ok {
+					t = c.describe(ctx, db, l, l.names[i])
+				}
 				if ctx.Err() != nil {
 					return // ended mid-table: reported as not read, rather than as a guess
 				}
@@ -323,6 +353,7 @@ func (c *Collector) describeAll(ctx context.Context, l *listed, sink func(*model
 
 func (c *Collector) describe(ctx context.Context, db TableReader, l *listed, name string) *model.Table {
 	t := newTable(c.p.Caller().Partition, l.target.Account, l.target.Region, name)
+	t.SourceReason = l.pre.LiveReason[name]
 	if !describeInto(ctx, db, t) {
 		return t // vanished between ListTables and DescribeTable: nothing else to read
 	}
@@ -331,9 +362,10 @@ func (c *Collector) describe(ctx context.Context, db TableReader, l *listed, nam
 	return t
 }
 
-// newTable is the empty record of one table, named by its ARN.
+// newTable is the empty record of one table read live, named by its ARN.
 func newTable(partition, account, region, name string) *model.Table {
-	t := &model.Table{Account: account, Region: region, Name: name, Tags: map[string]string{}, Replicas: []model.Replica{}}
+	t := &model.Table{Account: account, Region: region, Name: name, Tags: map[string]string{}, Replicas: []model.Replica{},
+		Source: model.SourceLive}
 	t.ARN = arn.ARN{Partition: partition, Service: "dynamodb", Region: region, AccountID: account, Resource: "table/" + name}.String()
 	return t
 }

@@ -3,6 +3,7 @@ package inventory_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -190,5 +191,60 @@ func TestCollectListErrorIsTargetError(t *testing.T) {
 	got, errs := collect(t, t.Context(), f, model.Target{Account: acct, Region: "us-east-1"}, model.Target{Account: acct, Region: "eu-west-1"})
 	if len(got) != 1 || len(errs) != 1 || errs[0].Reason != model.ReasonRegionDisabled || errs[0].Table != "" {
 		t.Errorf("tables %d errors %+v", len(got), errs)
+	}
+}
+
+// A Prefill hook decides some tables: they reach sink untouched, with no
+// per-table call; the others are read live with their reason. When every
+// listed table of an account-region is decided, not even GetResources is
+// called there; the hook's errors are Collect's.
+func TestCollectPrefill(t *testing.T) {
+	f := inventorytest.New()
+	for _, n := range []string{"a", "b", "c"} {
+		f.Add(acct, "us-east-1", n, &inventorytest.Table{PITR: true, Created: old(), Bulk: true})
+	}
+	f.Add(acct, "eu-west-1", "d", &inventorytest.Table{Created: old()})
+	var asked []string
+	var mu sync.Mutex
+	prefill := func(tg model.Target, names []string) inventory.Prefilled {
+		mu.Lock()
+		asked = append(asked, tg.Region+":"+strings.Join(names, ","))
+		mu.Unlock()
+		pf := inventory.Prefilled{Known: map[string]*model.Table{}, LiveReason: map[string]string{}}
+		for _, n := range names {
+			if n == "c" {
+				pf.LiveReason[n] = inventory.LiveStale
+				continue
+			}
+			pf.Known[n] = &model.Table{Account: tg.Account, Region: tg.Region, Name: n, Source: model.SourceConfig, Status: "FROM-CONFIG"}
+		}
+		if tg.Region == "eu-west-1" {
+			pf.Errors = []model.ScanError{{Account: tg.Account, Region: tg.Region, Code: "ConfigNotRecorded"}}
+		}
+		return pf
+	}
+	var got sync.Map
+	c := inventory.NewCollector(inventorytest.Provider{Self: acct}, inventory.Options{Clients: f.Clients(), Now: func() time.Time { return testNow }, Prefill: prefill})
+	errs := c.Collect(t.Context(), []model.Target{{Account: acct, Region: "us-east-1"}, {Account: acct, Region: "eu-west-1"}}, func(tb *model.Table) { got.Store(tb.Name, tb) })
+	slices.Sort(asked)
+	if !slices.Equal(asked, []string{"eu-west-1:d", "us-east-1:a,b,c"}) {
+		t.Errorf("prefill asked %v", asked)
+	}
+	if len(errs) != 1 || errs[0].Code != "ConfigNotRecorded" {
+		t.Errorf("errors %+v", errs)
+	}
+	for _, n := range []string{"a", "b", "d"} {
+		v, ok := got.Load(n)
+		if !ok || v.(*model.Table).Status != "FROM-CONFIG" {
+			t.Errorf("%s: %+v", n, v)
+		}
+	}
+	v, ok := got.Load("c")
+	if tb, _ := v.(*model.Table); !ok || tb.Source != model.SourceLive || tb.SourceReason != inventory.LiveStale || !tb.PITR.Known || !tb.PITR.Enabled {
+		t.Errorf("c: %+v", v)
+	}
+	if f.Count("DescribeTable") != 1 || f.Count("DescribeContinuousBackups") != 1 || f.Count("GetResources") != 1 {
+		t.Errorf("calls: DescribeTable %d DCB %d GetResources %d, want 1 each (only c, only us-east-1)",
+			f.Count("DescribeTable"), f.Count("DescribeContinuousBackups"), f.Count("GetResources"))
 	}
 }

@@ -38,7 +38,19 @@ type Table struct {
 	TagsKnown bool `json:"-"`
 	// DescribeKnown is false when DescribeTable failed.
 	DescribeKnown bool `json:"-"`
+	// Source is where the facts that decide the verdict come from: SourceLive
+	// (read now) or SourceConfig (an AWS Config item, SourceAge old).
+	// SourceReason says, in a Config-sourced audit, why a table was read live.
+	Source       string        `json:"-"`
+	SourceReason string        `json:"-"`
+	SourceAge    time.Duration `json:"-"`
 }
+
+// Table sources (Table.Source).
+const (
+	SourceLive   = "live"
+	SourceConfig = "config"
+)
 
 // Replica is one region of a global table.
 type Replica struct {
@@ -132,6 +144,10 @@ const (
 	// ReasonTimeout: the calls did not answer within --request-timeout (after
 	// the SDK's retries).
 	ReasonTimeout Reason = "timeout"
+	// ReasonConfigNotRecorded: with audit --source config, an account-region
+	// has tables but AWS Config's aggregator has no item for any of them (no
+	// recorder, DynamoDB tables not recorded, or not aggregated).
+	ReasonConfigNotRecorded Reason = "config_not_recorded"
 )
 
 // ScanError is something that could not be read: an account, a region, or a

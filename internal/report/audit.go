@@ -78,6 +78,13 @@ type TableResult struct {
 	Exemption          *policy.AppliedExemption `json:"exemption"`
 	PITRMonthlyCostUSD float64                  `json:"pitr_monthly_cost_usd"`
 	CostEstimated      bool                     `json:"cost_estimated"`
+	// Source is what decided the verdict: "live" (read from DynamoDB by this
+	// run) or "config" (an AWS Config item, with audit --source config);
+	// SourceAgeSeconds is how old those facts were (0 for live). SourceReason
+	// says, with --source config, why a table was read live.
+	Source           string  `json:"source"`
+	SourceAgeSeconds float64 `json:"source_age_seconds"`
+	SourceReason     string  `json:"source_reason,omitempty"`
 }
 
 // PITRResult is a table's PITR state in the output.
@@ -104,6 +111,10 @@ func NewTableResult(t *model.Table, r policy.Result, cost float64, estimated boo
 	if tr.Status == "" {
 		tr.Status = "UNKNOWN"
 	}
+	tr.Source, tr.SourceReason, tr.SourceAgeSeconds = t.Source, t.SourceReason, math.Round(t.SourceAge.Seconds())
+	if tr.Source == "" {
+		tr.Source = model.SourceLive
+	}
 	if tr.Tags == nil {
 		tr.Tags = map[string]string{}
 	}
@@ -116,7 +127,7 @@ func NewTableResult(t *model.Table, r policy.Result, cost float64, estimated boo
 	if tr.Notes == nil {
 		tr.Notes = []string{}
 	}
-	if t.PITR.Known && t.PITR.Enabled {
+	if t.PITR.Known && t.PITR.Enabled && t.Source != model.SourceConfig { // Config does not record the window
 		d := t.PITR.RecoveryPeriodDays
 		tr.PITR.RecoveryPeriodDays = &d
 		tr.PITR.EarliestRestorable = t.PITR.EarliestRestorable

@@ -57,6 +57,12 @@ type Facts struct {
 	Exemption          *FactsExemption `json:"exemption"`
 	PITRMonthlyCostUSD float64         `json:"pitr_monthly_cost_usd"`
 	CostEstimated      bool            `json:"cost_estimated"`
+	// What decided the verdict (audit --source config): "live" or "config",
+	// how old those facts were, and why a table was read live. Absent in
+	// rows written before the Config fast path, which were all live.
+	Source           string  `json:"source,omitempty"`
+	SourceAgeSeconds float64 `json:"source_age_seconds,omitempty"`
+	SourceReason     string  `json:"source_reason,omitempty"`
 }
 
 // FactsPITR is a table's point-in-time recovery as read. Status is ENABLED,
