@@ -39,6 +39,8 @@ demo:
 
 # The scale benchmark (not part of make test): about 5 minutes on 2 cores.
 # Results go to bench/results/ (latest.md). BENCH_FLAGS=--reuse keeps the seeded emulator.
+# BENCH_FLAGS="--only events" runs only the handle-event part (1,000 CreateTable events, ~2.5 min;
+# bench/results/events.md).
 bench:
 	$(GO) run ./cmd/pitrguard-bench $(BENCH_FLAGS)
 

@@ -43,3 +43,30 @@ func TestQuickBench(t *testing.T) {
 		}
 	}
 }
+
+// TestQuickEvents runs the events part on a few tables: every event is
+// applied, every table is enabled with its tier's window in moto, the call
+// count per event is the steady case's 4, and latency and RSS are measured.
+func TestQuickEvents(t *testing.T) {
+	testaws.MotoT(t).Stop() // skip (or fail under .ci/run) without moto_server
+	t.Chdir("../..")
+	devnull, _ := os.Open(os.DevNull)
+	defer devnull.Close()
+	res, err := runEventsOnly(context.Background(), options{quick: true, latency: 2e6, events: 12}, devnull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res.Events
+	if r.Results["applied"] != 12 || r.Verified != 12 || len(r.VerifyErrors) != 0 || r.ExitCode != 0 {
+		t.Fatalf("events run: %+v", r)
+	}
+	if r.DynamoPerEvent != 4 || r.PerEventByOp["UpdateContinuousBackups"] != 1 || r.PerEventByOp["DescribeContinuousBackups"] != 1 {
+		t.Errorf("calls per event %v (by op %v), want 4: one each of DescribeTable, DescribeContinuousBackups, ListTagsOfResource, UpdateContinuousBackups", r.DynamoPerEvent, r.PerEventByOp)
+	}
+	if r.P50MS <= 0 || r.P99MS < r.P50MS || r.PeakRSSMB <= 0 {
+		t.Errorf("p50 %v p99 %v peak RSS %v", r.P50MS, r.P99MS, r.PeakRSSMB)
+	}
+	if md := r.Markdown(2); !strings.Contains(md, "Target ≤ 4 AWS calls per event in the steady case: 4.000 DynamoDB calls per event — met") {
+		t.Errorf("markdown:\n%s", md)
+	}
+}

@@ -35,6 +35,8 @@ type options struct {
 	seqAccts int
 	seedOnly bool
 	runs     string
+	only     string
+	events   int
 }
 
 func main() {
@@ -46,14 +48,35 @@ func main() {
 	flag.StringVar(&o.cache, "cache", "bench/cache/moto.json", "where --reuse remembers the seeded emulator")
 	flag.BoolVar(&o.skipCLI, "skip-cli", false, "skip the AWS CLI comparison")
 	flag.IntVar(&o.seqAccts, "sequential-accounts", 6, "member accounts the --concurrency 1 run covers (extrapolated per table)")
-	flag.StringVar(&o.runs, "runs", "default,concurrency-1,default-org,faults,aws-cli-loop", "runs to do, comma-separated")
+	flag.StringVar(&o.runs, "runs", "default,concurrency-1,default-org,faults,aws-cli-loop,events", "runs to do, comma-separated")
+	flag.StringVar(&o.only, "only", "", "run only this part, on a fresh emulator without the audit estate: events (writes bench/results/events.{md,json} only)")
+	flag.IntVar(&o.events, "events", 1000, "CreateTable events the events run handles")
 	flag.BoolVar(&o.seedOnly, "seed-only", false, "seed (or reuse) the emulator, print its URL and exit, leaving it running (implies --reuse)")
 	flag.Parse()
 	if o.seedOnly {
 		o.reuse = true
 	}
+	if o.only != "" && o.only != "events" {
+		fmt.Fprintf(os.Stderr, "bench: --only %q: the only part that runs alone is events\n", o.only)
+		os.Exit(2)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if o.only == "events" {
+		res, err := runEventsOnly(ctx, o, os.Stderr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		fmt.Println(res.Events.Markdown(res.LatencyMS))
+		if !o.quick {
+			if err := saveEvents(o.out, res.Events, res.Machine, res.LatencyMS, res.StartedAt); err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
+				os.Exit(1)
+			}
+		}
+		return
+	}
 	res, err := run(ctx, o, os.Stderr)
 	if errors.Is(err, errSeedOnly) {
 		return
@@ -71,6 +94,62 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+	if res.Events != nil {
+		if err := saveEvents(o.out, res.Events, res.Machine, res.LatencyMS, res.StartedAt); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+	}
+}
+
+// runEventsOnly runs the events part alone on a fresh emulator: the audit
+// estate is not seeded.
+func runEventsOnly(ctx context.Context, o options, log *os.File) (*Results, error) {
+	res := &Results{Machine: machine(), LatencyMS: float64(o.latency) / float64(time.Millisecond), StartedAt: time.Now().UTC()}
+	dir, err := os.MkdirTemp("", "pitrguard-bench-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	logf := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
+	logf("Building pitrguard ...")
+	bin := filepath.Join(dir, "pitrguard")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/pitrguard").CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	m, err := testaws.StartMoto(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Stop()
+	proxy, err := newBenchProxy(m.URL, o.latency)
+	if err != nil {
+		return nil, err
+	}
+	defer proxy.Close()
+	h := &harness{bin: bin, dir: dir, proxy: proxy, latency: o.latency}
+	if res.Events, err = h.events(ctx, m.URL, o.events, logf); err != nil {
+		return nil, err
+	}
+	res.FinishedAt = time.Now().UTC()
+	return res, nil
+}
+
+// newBenchProxy is the emulation proxy: a fixed latency per call and AWS's
+// documented limits (DynamoDB API model) as token buckets whose burst equals
+// one second's worth of tokens.
+func newBenchProxy(target string, latency time.Duration) (*testaws.Proxy, error) {
+	proxy, err := testaws.NewProxy(target)
+	if err != nil {
+		return nil, err
+	}
+	proxy.Record = false
+	proxy.Latency = latency
+	proxy.Limits = map[string]testaws.LimitRule{
+		"DescribeContinuousBackups": {PerSecond: 10, Burst: 10},
+		"ListTagsOfResource":        {PerSecond: 10, Burst: 10, PerAccount: true},
+	}
+	return proxy, nil
 }
 
 var errSeedOnly = errors.New("seed only")
@@ -141,19 +220,11 @@ func run(ctx context.Context, o options, log *os.File) (*Results, error) {
 	logf("Warmed moto's tagging backends in %.1fs.", res.WarmSeconds)
 	want := func(name string) bool { return slices.Contains(strings.Split(o.runs, ","), name) }
 
-	proxy, err := testaws.NewProxy(sd.URL)
+	proxy, err := newBenchProxy(sd.URL, o.latency)
 	if err != nil {
 		return nil, err
 	}
 	defer proxy.Close()
-	proxy.Record = false
-	proxy.Latency = o.latency
-	// AWS's documented limits (DynamoDB API model): the burst equals one
-	// second's worth of tokens.
-	proxy.Limits = map[string]testaws.LimitRule{
-		"DescribeContinuousBackups": {PerSecond: 10, Burst: 10},
-		"ListTagsOfResource":        {PerSecond: 10, Burst: 10, PerAccount: true},
-	}
 	h := &harness{bin: bin, dir: dir, proxy: proxy, estate: e, latency: o.latency}
 	regions := strings.Join(e.Regions, ",")
 	mainAccounts := strings.Join(sd.Members, ",")
@@ -210,6 +281,13 @@ func run(ctx context.Context, o options, log *os.File) (*Results, error) {
 			logf("AWS CLI comparison skipped: %v", err)
 		} else {
 			res.Runs = append(res.Runs, cli)
+		}
+	}
+	if want("events") {
+		proxy.RandomFaultRate = 0
+		proxy.Clear()
+		if res.Events, err = h.events(ctx, sd.URL, o.events, logf); err != nil {
+			return nil, err
 		}
 	}
 	res.FinishedAt = time.Now().UTC()

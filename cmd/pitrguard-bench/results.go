@@ -29,17 +29,18 @@ type Target struct {
 
 // Results is the whole benchmark.
 type Results struct {
-	Machine     Machine   `json:"machine"`
-	Estate      Estate    `json:"estate"`
-	LatencyMS   float64   `json:"latency_ms"`
-	StartedAt   time.Time `json:"started_at"`
-	FinishedAt  time.Time `json:"finished_at"`
-	SeedSeconds float64   `json:"seed_seconds"`
-	WarmSeconds float64   `json:"warm_seconds"`
-	Reused      bool      `json:"reused_seed"`
-	Runs        []*Run    `json:"runs"`
-	Targets     []Target  `json:"targets"`
-	CLIError    string    `json:"aws_cli_error,omitempty"`
+	Machine     Machine    `json:"machine"`
+	Estate      Estate     `json:"estate"`
+	LatencyMS   float64    `json:"latency_ms"`
+	StartedAt   time.Time  `json:"started_at"`
+	FinishedAt  time.Time  `json:"finished_at"`
+	SeedSeconds float64    `json:"seed_seconds"`
+	WarmSeconds float64    `json:"warm_seconds"`
+	Reused      bool       `json:"reused_seed"`
+	Runs        []*Run     `json:"runs"`
+	Targets     []Target   `json:"targets"`
+	CLIError    string     `json:"aws_cli_error,omitempty"`
+	Events      *EventsRun `json:"events,omitempty"`
 }
 
 func (r *Results) run(name string) *Run {
@@ -190,6 +191,9 @@ func (r *Results) Markdown() string {
 	}
 	if r.CLIError != "" {
 		fmt.Fprintf(&b, "\nAWS CLI comparison not run: %s\n", r.CLIError)
+	}
+	if r.Events != nil {
+		b.WriteString("\n" + r.Events.Markdown(r.LatencyMS) + "\n(Also in [events.md](events.md).)\n")
 	}
 	fmt.Fprintf(&b, "\nTotal benchmark time: %s.\n", r.FinishedAt.Sub(r.StartedAt).Round(time.Second))
 	return b.String()

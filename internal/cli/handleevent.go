@@ -164,7 +164,7 @@ type handlerEnv struct {
 	warnings []string
 }
 
-func (e *handlerEnv) Close() { _ = e.db.Close() }
+func (e *handlerEnv) Close() { closeStore(e.db) } // nil with --no-store
 
 // dryRunNotifier reports what would be sent.
 type dryRunNotifier struct{ r *notify.Router }
@@ -264,7 +264,7 @@ func handleEventRun(ctx context.Context, f *Factory, g *GlobalOptions, o *Handle
 	}
 	p, err := f.awsProvider(ctx, g, &TargetOptions{RoleName: o.RoleName, ExternalID: o.ExternalID})
 	if err != nil {
-		db.Close()
+		closeStore(db)
 		return err
 	}
 	role := ""

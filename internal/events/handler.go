@@ -146,6 +146,9 @@ type Outcome struct {
 	After     *remediate.State `json:"after,omitempty"`
 	// Alerts are the messages this event produced (sent by the batch).
 	Alerts []notify.Message `json:"alerts"`
+	// DurationMS is how long handling took, from taking the event up to its
+	// result (for "applied": PITR read back ENABLED), before journaling.
+	DurationMS float64 `json:"duration_ms"`
 	// MessageID is the SQS message the event came in.
 	MessageID string `json:"-"`
 }
@@ -192,6 +195,17 @@ func (h *Handler) HandleAll(ctx context.Context, items []Item) Batch {
 
 // Handle handles one event.
 func (h *Handler) Handle(ctx context.Context, ev Event) Outcome {
+	start := time.Now()
+	o := h.handle(ctx, ev, start)
+	if o.DurationMS == 0 {
+		o.DurationMS = ms(time.Since(start))
+	}
+	return o
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+func (h *Handler) handle(ctx context.Context, ev Event, start time.Time) Outcome {
 	o := Outcome{EventID: ev.Key(), EventName: ev.Detail.EventName, Actor: ev.Detail.UserIdentity.ARN, Action: ActionNone, Alerts: []notify.Message{}}
 	ref, refErr := ev.TableRef()
 	if refErr == nil {
@@ -234,6 +248,7 @@ func (h *Handler) Handle(ctx context.Context, ev Event) Outcome {
 	} else {
 		h.table(ctx, db, ev, ref, &o)
 	}
+	o.DurationMS = ms(time.Since(start))
 	h.journal(ctx, ev, &o)
 	h.d.Log.Info("event handled", "event_id", o.EventID, "event", o.EventName, "account", o.Account, "region", o.Region,
 		"table", o.Table, "action", o.Action, "result", o.Result)

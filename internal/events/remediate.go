@@ -58,17 +58,33 @@ func (h *Handler) enable(ctx context.Context, db DynamoDB, ev Event, t *model.Ta
 	}
 }
 
-// cachedFirstRead answers remediate's first DescribeContinuousBackups (its
-// re-check before acting) with the state the handler read a moment ago, so
-// the steady case costs one call less; later reads (the read-back) go to AWS.
+// cachedFirstRead saves the steady case two DescribeContinuousBackups calls:
+//   - remediate's first read (its re-check before acting) is answered with the
+//     state the handler read a moment ago;
+//   - the read-back after a successful UpdateContinuousBackups is answered with
+//     that call's own ContinuousBackupsDescription — AWS's statement of the new
+//     state — but only when it says ENABLED with exactly the window asked for.
+//     Anything else (no description, ENABLING, another window) falls through to
+//     a real DescribeContinuousBackups, and so do all later reads.
+//
+// So a steady CreateTable costs DescribeTable, DescribeContinuousBackups,
+// ListTagsOfResource and UpdateContinuousBackups: 4 calls.
 type cachedFirstRead struct {
 	DynamoDB
 	pitr model.PITR
 	used bool
+	// confirmed is the update response's description when it confirms the
+	// requested state, until the read-back consumes it.
+	confirmed *ddbtypes.ContinuousBackupsDescription
 }
 
 func (c *cachedFirstRead) DescribeContinuousBackups(ctx context.Context, in *dynamodb.DescribeContinuousBackupsInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeContinuousBackupsOutput, error) {
+	if d := c.confirmed; d != nil {
+		c.confirmed = nil
+		return &dynamodb.DescribeContinuousBackupsOutput{ContinuousBackupsDescription: d}, nil
+	}
 	if c.used || !c.pitr.Known {
+		c.used = true
 		return c.DynamoDB.DescribeContinuousBackups(ctx, in, opts...)
 	}
 	c.used = true
@@ -83,4 +99,24 @@ func (c *cachedFirstRead) DescribeContinuousBackups(ctx context.Context, in *dyn
 			PointInTimeRecoveryStatus: status, RecoveryPeriodInDays: days,
 		},
 	}}, nil
+}
+
+func (c *cachedFirstRead) UpdateContinuousBackups(ctx context.Context, in *dynamodb.UpdateContinuousBackupsInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateContinuousBackupsOutput, error) {
+	c.confirmed = nil
+	out, err := c.DynamoDB.UpdateContinuousBackups(ctx, in, opts...)
+	if err == nil && out != nil && confirms(out.ContinuousBackupsDescription, in.PointInTimeRecoverySpecification) {
+		c.confirmed = out.ContinuousBackupsDescription
+	}
+	return out, err
+}
+
+// confirms reports whether an UpdateContinuousBackups response states the
+// requested PITR state: ENABLED with the requested window (absent → 35).
+func confirms(d *ddbtypes.ContinuousBackupsDescription, want *ddbtypes.PointInTimeRecoverySpecification) bool {
+	if d == nil || d.PointInTimeRecoveryDescription == nil || want == nil || !aws.ToBool(want.PointInTimeRecoveryEnabled) {
+		return false
+	}
+	pd := d.PointInTimeRecoveryDescription
+	return pd.PointInTimeRecoveryStatus == ddbtypes.PointInTimeRecoveryStatusEnabled &&
+		model.RecoveryDays(aws.ToInt32(pd.RecoveryPeriodInDays)) == model.RecoveryDays(aws.ToInt32(want.RecoveryPeriodInDays))
 }
