@@ -481,7 +481,7 @@ func guardrailsCheckRun(ctx context.Context, f *Factory, g *GlobalOptions, o *gu
 	if err != nil {
 		return err
 	}
-	defer db.Close()
+	defer closeStore(db)
 	p, err := f.awsProvider(ctx, g, &o.Target)
 	if err != nil {
 		return err
