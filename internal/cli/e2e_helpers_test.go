@@ -108,10 +108,10 @@ func commonFlags(args []string, db, endpoint string) []string {
 		return nil
 	}
 	var out []string
-	if db != "" && cmd.Flags().Lookup("db") != nil {
+	if db != "" && cmd.Flag("db") != nil {
 		out = append(out, "--db", db)
 	}
-	if cmd.Flags().Lookup("endpoint-url") != nil {
+	if cmd.Flag("endpoint-url") != nil {
 		// A generous per-attempt timeout: moto on a loaded machine can take
 		// longer than the 20s default to answer GetResources, and a retried
 		// attempt would change the call counts the tests assert.

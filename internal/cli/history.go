@@ -153,6 +153,9 @@ type historyRun struct {
 	Caller           string          `json:"caller"`
 	CoverageComplete bool            `json:"coverage_complete"`
 	Summary          json.RawMessage `json:"summary"`
+	RunGroup         string          `json:"run_group,omitempty"`
+	Shard            int             `json:"shard,omitempty"`
+	Shards           int             `json:"shards,omitempty"`
 }
 
 func writeHistory(f *Factory, format string, runs []store.Run) error {
@@ -160,7 +163,8 @@ func writeHistory(f *Factory, format string, runs []store.Run) error {
 		out := make([]historyRun, 0, len(runs))
 		for _, r := range runs {
 			h := historyRun{ID: r.ID, Kind: r.Kind, StartedAt: r.StartedAt.UTC().Format("2006-01-02T15:04:05Z"),
-				Status: r.Status, Caller: r.Caller, CoverageComplete: r.CoverageComplete, Summary: r.Summary}
+				Status: r.Status, Caller: r.Caller, CoverageComplete: r.CoverageComplete, Summary: r.Summary,
+				RunGroup: r.RunGroup, Shard: r.Shard, Shards: r.Shards}
 			if r.FinishedAt != nil {
 				s := r.FinishedAt.UTC().Format("2006-01-02T15:04:05Z")
 				h.FinishedAt = &s
@@ -186,11 +190,23 @@ func writeHistory(f *Factory, format string, runs []store.Run) error {
 		}
 		rows = append(rows, []string{strconv.FormatInt(r.ID, 10), r.StartedAt.UTC().Format("2006-01-02 15:04:05"), r.Kind, r.Status,
 			strconv.Itoa(s.Tables), rate, strconv.Itoa(s.NonCompliant), strconv.Itoa(s.Unknown), strconv.Itoa(s.SnapshotGapTables),
-			fmt.Sprintf("%.2f", s.GapMonthlyCostUSD), cov, shortCaller(r.Caller)})
+			fmt.Sprintf("%.2f", s.GapMonthlyCostUSD), cov, groupString(r), shortCaller(r.Caller)})
 	}
 	tty := f.IO.IsStdoutTTY()
 	return report.Table(f.IO.Out, report.Style{Aligned: tty},
-		[]string{"RUN", "STARTED (UTC)", "KIND", "STATUS", "TABLES", "COMPLIANCE", "NON_COMPLIANT", "UNKNOWN", "GAP_CRITICAL", "GAP$/MO", "COVERAGE", "CALLER"}, rows)
+		[]string{"RUN", "STARTED (UTC)", "KIND", "STATUS", "TABLES", "COMPLIANCE", "NON_COMPLIANT", "UNKNOWN", "GAP_CRITICAL", "GAP$/MO", "COVERAGE", "GROUP", "CALLER"}, rows)
+}
+
+// groupString is "g1 2/4" for a shard of a run group, "-" otherwise.
+func groupString(r store.Run) string {
+	if r.Shards == 0 {
+		return "-"
+	}
+	group := r.RunGroup
+	if group == "" {
+		group = "(no group)"
+	}
+	return fmt.Sprintf("%s %d/%d", group, r.Shard, r.Shards)
 }
 
 func shortCaller(arn string) string {
