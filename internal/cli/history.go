@@ -27,7 +27,7 @@ type historyOptions struct {
 }
 
 // runKinds are the kinds of run recorded in the history database.
-var runKinds = []string{"audit", "drill", "enable", "restore"}
+var runKinds = []string{"audit", "drill", "enable", "guardrails", "restore"}
 
 func (o *historyOptions) validate(g *GlobalOptions) error {
 	if o.Limit < 1 {
