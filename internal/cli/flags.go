@@ -26,29 +26,9 @@ func ParseDuration(s string) (time.Duration, error) {
 	if rest == "" {
 		return 0, bad
 	}
-	var total time.Duration
-	// Peel leading NNw / NNd terms, then hand the rest to time.ParseDuration.
-	for {
-		i := 0
-		for i < len(rest) && rest[i] >= '0' && rest[i] <= '9' {
-			i++
-		}
-		if i == 0 || i == len(rest) || (rest[i] != 'd' && rest[i] != 'w') {
-			break
-		}
-		n, err := strconv.Atoi(rest[:i])
-		if err != nil || n > 100000 {
-			return 0, bad
-		}
-		unit := 24 * time.Hour
-		if rest[i] == 'w' {
-			unit *= 7
-		}
-		total += time.Duration(n) * unit
-		rest = rest[i+1:]
-		if rest == "" {
-			break
-		}
+	total, rest, ok := peelDaysWeeks(rest)
+	if !ok {
+		return 0, bad
 	}
 	if rest != "" {
 		d, err := time.ParseDuration(rest)
@@ -61,6 +41,42 @@ func ParseDuration(s string) (time.Duration, error) {
 		return 0, fmt.Errorf("%q: the duration must be greater than zero", s)
 	}
 	return total, nil
+}
+
+// dayWeekUnits are the units ParseDuration adds to Go's.
+var dayWeekUnits = map[byte]time.Duration{'d': 24 * time.Hour, 'w': 7 * 24 * time.Hour}
+
+// peelDaysWeeks consumes the leading NNw / NNd terms of s and returns their
+// sum with what is left for time.ParseDuration; ok is false for a count that
+// is out of range.
+func peelDaysWeeks(s string) (total time.Duration, rest string, ok bool) {
+	rest = s
+	for rest != "" {
+		i := leadingDigits(rest)
+		if i == 0 || i == len(rest) {
+			break
+		}
+		unit, isDayWeek := dayWeekUnits[rest[i]]
+		if !isDayWeek {
+			break
+		}
+		n, err := strconv.Atoi(rest[:i])
+		if err != nil || n > 100000 {
+			return 0, "", false
+		}
+		total += time.Duration(n) * unit
+		rest = rest[i+1:]
+	}
+	return total, rest, true
+}
+
+// leadingDigits is the number of ASCII digits s starts with.
+func leadingDigits(s string) int {
+	i := 0
+	for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+		i++
+	}
+	return i
 }
 
 // FormatDuration prints a duration the way ParseDuration reads it, preferring

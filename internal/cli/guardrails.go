@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -146,59 +147,11 @@ backup:DeleteRecoveryPoint is left out.`
   pitrguard guardrails %[1]s --format terraform --attach-to ou-ab12-cdef3456 -o %[1]s.tf`, kind),
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := checkFormat(o.Format, guardrails.Formats...); err != nil {
-				return err
-			}
-			if err := checkOutputPath("output", o.Output); err != nil {
-				return err
-			}
-			allow, err := o.Principals.principals(o.Partition)
+			po, err := o.validate(kind)
 			if err != nil {
 				return err
 			}
-			tags, err := parseProtectTags(o.ProtectTags)
-			if err != nil {
-				return err
-			}
-			if len(tags) > 0 && !o.ProtectDeletes {
-				return FlagErrorf("--protect-tag goes with --protect-deletes")
-			}
-			for _, t := range o.Targets {
-				if err := guardrails.CheckTarget(t); err != nil {
-					return FlagErrorf("--attach-to: %v", err)
-				}
-			}
-			po := guardrails.PolicyOptions{Kind: kind, AllowPrincipals: allow, ProtectDeletes: o.ProtectDeletes, ProtectTags: tags}
-			_, raw, err := guardrails.Generate(po)
-			if err != nil {
-				return &ExitError{Code: ExitUsage, Err: err}
-			}
-			out, err := guardrails.RenderPolicy(o.Format, po, raw, o.Targets)
-			if err != nil {
-				return err
-			}
-			if err := writeOutput(f, o.Output, func(w io.Writer) error { _, err := w.Write(out); return err }); err != nil {
-				return err
-			}
-			if o.Format == "json" {
-				exp := guardrails.ExplainPolicy(po).Text("")
-				if o.Output != "" {
-					side := o.Output + ".explain.txt"
-					if err := writeOutput(f, side, func(w io.Writer) error { _, err := io.WriteString(w, exp); return err }); err != nil {
-						return err
-					}
-					if !g.Quiet {
-						fmt.Fprintf(f.IO.ErrOut, "Wrote %s and what it does and does not prevent to %s\n", o.Output, side)
-					}
-				} else if !g.Quiet {
-					fmt.Fprint(f.IO.ErrOut, exp)
-				}
-			}
-			if !g.Quiet {
-				min, _ := guardrails.Minify(raw)
-				fmt.Fprintf(f.IO.ErrOut, "%s valid: %d of %d characters without whitespace\n", upper, len(min), guardrails.MaxPolicyChars)
-			}
-			return nil
+			return guardrailsPolicyRun(f, g, o, po)
 		},
 	}
 	addPrincipalFlags(cmd, &o.Principals)
@@ -210,6 +163,96 @@ backup:DeleteRecoveryPoint is left out.`
 	formatFlag(cmd, &o.Format, guardrails.Formats...)
 	outputFlag(cmd, &o.Output, "the policy")
 	return cmd
+}
+
+// validate checks the policy flags and turns them into the policy's options.
+func (o *guardrailsPolicyOptions) validate(kind guardrails.Kind) (guardrails.PolicyOptions, error) {
+	if err := checkFormat(o.Format, guardrails.Formats...); err != nil {
+		return guardrails.PolicyOptions{}, err
+	}
+	if err := checkOutputPath("output", o.Output); err != nil {
+		return guardrails.PolicyOptions{}, err
+	}
+	allow, err := o.Principals.principals(o.Partition)
+	if err != nil {
+		return guardrails.PolicyOptions{}, err
+	}
+	tags, err := o.protectTags()
+	if err != nil {
+		return guardrails.PolicyOptions{}, err
+	}
+	if err := checkAttachTargets(o.Targets); err != nil {
+		return guardrails.PolicyOptions{}, err
+	}
+	return guardrails.PolicyOptions{Kind: kind, AllowPrincipals: allow, ProtectDeletes: o.ProtectDeletes, ProtectTags: tags}, nil
+}
+
+// protectTags reads --protect-tag, which only makes sense with --protect-deletes.
+func (o *guardrailsPolicyOptions) protectTags() (map[string][]string, error) {
+	tags, err := parseProtectTags(o.ProtectTags)
+	if err != nil {
+		return nil, err
+	}
+	if len(tags) > 0 && !o.ProtectDeletes {
+		return nil, FlagErrorf("--protect-tag goes with --protect-deletes")
+	}
+	return tags, nil
+}
+
+// checkAttachTargets checks each --attach-to id.
+func checkAttachTargets(targets []string) error {
+	for _, t := range targets {
+		if err := guardrails.CheckTarget(t); err != nil {
+			return FlagErrorf("--attach-to: %v", err)
+		}
+	}
+	return nil
+}
+
+// guardrailsPolicyRun generates, validates and writes the policy, then says
+// what it does and how big it is.
+func guardrailsPolicyRun(f *Factory, g *GlobalOptions, o *guardrailsPolicyOptions, po guardrails.PolicyOptions) error {
+	_, raw, err := guardrails.Generate(po)
+	if err != nil {
+		return &ExitError{Code: ExitUsage, Err: err}
+	}
+	out, err := guardrails.RenderPolicy(o.Format, po, raw, o.Targets)
+	if err != nil {
+		return err
+	}
+	if err := writeOutput(f, o.Output, func(w io.Writer) error { _, err := w.Write(out); return err }); err != nil {
+		return err
+	}
+	if o.Format == "json" {
+		if err := writePolicyExplanation(f, g, o.Output, po); err != nil {
+			return err
+		}
+	}
+	if !g.Quiet {
+		min, _ := guardrails.Minify(raw)
+		fmt.Fprintf(f.IO.ErrOut, "%s valid: %d of %d characters without whitespace\n", strings.ToUpper(string(po.Kind)), len(min), guardrails.MaxPolicyChars)
+	}
+	return nil
+}
+
+// writePolicyExplanation gives a JSON policy its explanation: next to
+// --output as FILE.explain.txt, or on stderr.
+func writePolicyExplanation(f *Factory, g *GlobalOptions, output string, po guardrails.PolicyOptions) error {
+	exp := guardrails.ExplainPolicy(po).Text("")
+	if output == "" {
+		if !g.Quiet {
+			fmt.Fprint(f.IO.ErrOut, exp)
+		}
+		return nil
+	}
+	side := output + ".explain.txt"
+	if err := writeOutput(f, side, func(w io.Writer) error { _, err := io.WriteString(w, exp); return err }); err != nil {
+		return err
+	}
+	if !g.Quiet {
+		fmt.Fprintf(f.IO.ErrOut, "Wrote %s and what it does and does not prevent to %s\n", output, side)
+	}
+	return nil
 }
 
 func parseProtectTags(in []string) (map[string][]string, error) {
@@ -288,10 +331,23 @@ or new tables must be waited for; keep this rule as the independent detector.`,
 	return cmd
 }
 
+type guardrailsGuardOptions struct {
+	Guard  guardrails.GuardOptions
+	Output string
+	Dir    string
+	Tests  bool
+	Hook   bool
+}
+
+// The files guard writes, and the one each flag picks.
+const (
+	guardRulesFile = "pitrguard.guard"
+	guardTestsFile = "pitrguard_tests.yaml"
+	guardHookFile  = "guard-hook.yaml"
+)
+
 func newGuardrailsGuardCmd(f *Factory) *cobra.Command {
-	o := guardrails.GuardOptions{}
-	var output, dir string
-	var tests, hook bool
+	o := &guardrailsGuardOptions{}
 	cmd := &cobra.Command{
 		Use:   "guard",
 		Short: "Write CloudFormation Guard rules, their unit tests and a Guard hook template",
@@ -306,64 +362,100 @@ that enforces them on every stack operation; --dir writes all three.`,
   cfn-guard test -r guard/pitrguard.guard -t guard/pitrguard_tests.yaml`,
 		Args: cobra.NoArgs,
 		RunE: func(*cobra.Command, []string) error {
-			if o.MinRecoveryDays < 1 || o.MinRecoveryDays > 35 {
-				return FlagErrorf("--min-recovery-days must be between 1 and 35, got %d", o.MinRecoveryDays)
-			}
-			if o.FailureMode != "FAIL" && o.FailureMode != "WARN" {
-				return FlagErrorf("--failure-mode must be FAIL or WARN, got %q", o.FailureMode)
-			}
-			if !strings.HasPrefix(o.RulesS3URI, "s3://") || len(o.RulesS3URI) < 8 {
-				return FlagErrorf("--rules-uri must be an s3:// URI, got %q", o.RulesS3URI)
-			}
-			if tests && hook {
-				return FlagErrorf("--tests and --hook print different files; pick one, or use --dir for all")
-			}
-			if dir != "" && (output != "" || tests || hook) {
-				return FlagErrorf("--dir writes every file; drop --output, --tests and --hook")
-			}
-			testFile, err := guardrails.GuardTests(o)
-			if err != nil {
+			if err := o.validate(); err != nil {
 				return err
 			}
-			files := map[string][]byte{
-				"pitrguard.guard":      []byte(guardrails.GuardRules(o)),
-				"pitrguard_tests.yaml": testFile,
-				"guard-hook.yaml":      []byte(guardrails.GuardHookTemplate(o)),
-			}
-			if dir != "" {
-				if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-					return FlagErrorf("--dir %s is not an existing directory; create it first", dir)
-				}
-				for _, name := range slices.Sorted(maps.Keys(files)) {
-					if err := writeOutput(f, filepath.Join(dir, name), func(w io.Writer) error { _, err := w.Write(files[name]); return err }); err != nil {
-						return err
-					}
-				}
-				return nil
-			}
-			if err := checkOutputPath("output", output); err != nil {
-				return err
-			}
-			pick := files["pitrguard.guard"]
-			switch {
-			case tests:
-				pick = files["pitrguard_tests.yaml"]
-			case hook:
-				pick = files["guard-hook.yaml"]
-			}
-			return writeOutput(f, output, func(w io.Writer) error { _, err := w.Write(pick); return err })
+			return guardrailsGuardRun(f, o)
 		},
 	}
 	fl := cmd.Flags()
-	fl.IntVar(&o.MinRecoveryDays, "min-recovery-days", 1, "tier minimum for RecoveryPeriodInDays (the built-in critical tier uses 35)")
-	fl.StringVar(&o.RulesS3URI, "rules-uri", "s3://YOUR-BUCKET/pitrguard.guard", "S3 location of the rules, for the hook template")
-	fl.StringVar(&o.FailureMode, "failure-mode", "FAIL", "hook failure mode: FAIL blocks the operation, WARN reports")
-	fl.StringVar(&o.ExecutionRoleName, "hook-role-name", "pitrguard-guard-hook", "role the hook assumes to read the rules")
-	fl.BoolVar(&tests, "tests", false, "print the rules' unit-test file instead of the rules")
-	fl.BoolVar(&hook, "hook", false, "print the AWS::CloudFormation::GuardHook template instead of the rules")
-	fl.StringVar(&dir, "dir", "", "write pitrguard.guard, pitrguard_tests.yaml and guard-hook.yaml into this directory")
-	outputFlag(cmd, &output, "the file")
+	fl.IntVar(&o.Guard.MinRecoveryDays, "min-recovery-days", 1, "tier minimum for RecoveryPeriodInDays (the built-in critical tier uses 35)")
+	fl.StringVar(&o.Guard.RulesS3URI, "rules-uri", "s3://YOUR-BUCKET/pitrguard.guard", "S3 location of the rules, for the hook template")
+	fl.StringVar(&o.Guard.FailureMode, "failure-mode", "FAIL", "hook failure mode: FAIL blocks the operation, WARN reports")
+	fl.StringVar(&o.Guard.ExecutionRoleName, "hook-role-name", "pitrguard-guard-hook", "role the hook assumes to read the rules")
+	fl.BoolVar(&o.Tests, "tests", false, "print the rules' unit-test file instead of the rules")
+	fl.BoolVar(&o.Hook, "hook", false, "print the AWS::CloudFormation::GuardHook template instead of the rules")
+	fl.StringVar(&o.Dir, "dir", "", "write pitrguard.guard, pitrguard_tests.yaml and guard-hook.yaml into this directory")
+	outputFlag(cmd, &o.Output, "the file")
 	return cmd
+}
+
+// validate checks the rule settings, then which files are asked for.
+func (o *guardrailsGuardOptions) validate() error {
+	if err := o.validateRules(); err != nil {
+		return err
+	}
+	return o.validateFiles()
+}
+
+func (o *guardrailsGuardOptions) validateRules() error {
+	g := o.Guard
+	if g.MinRecoveryDays < 1 || g.MinRecoveryDays > 35 {
+		return FlagErrorf("--min-recovery-days must be between 1 and 35, got %d", g.MinRecoveryDays)
+	}
+	if g.FailureMode != "FAIL" && g.FailureMode != "WARN" {
+		return FlagErrorf("--failure-mode must be FAIL or WARN, got %q", g.FailureMode)
+	}
+	if !strings.HasPrefix(g.RulesS3URI, "s3://") || len(g.RulesS3URI) < 8 {
+		return FlagErrorf("--rules-uri must be an s3:// URI, got %q", g.RulesS3URI)
+	}
+	return nil
+}
+
+func (o *guardrailsGuardOptions) validateFiles() error {
+	if o.Tests && o.Hook {
+		return FlagErrorf("--tests and --hook print different files; pick one, or use --dir for all")
+	}
+	if o.Dir != "" && (o.Output != "" || o.Tests || o.Hook) {
+		return FlagErrorf("--dir writes every file; drop --output, --tests and --hook")
+	}
+	return nil
+}
+
+// pick is the one file --tests, --hook or neither asks for.
+func (o *guardrailsGuardOptions) pick() string {
+	switch {
+	case o.Tests:
+		return guardTestsFile
+	case o.Hook:
+		return guardHookFile
+	}
+	return guardRulesFile
+}
+
+// guardrailsGuardRun renders the rules, their tests and the hook template and
+// writes all three into --dir, or the one picked to --output or stdout.
+func guardrailsGuardRun(f *Factory, o *guardrailsGuardOptions) error {
+	testFile, err := guardrails.GuardTests(o.Guard)
+	if err != nil {
+		return err
+	}
+	files := map[string][]byte{
+		guardRulesFile: []byte(guardrails.GuardRules(o.Guard)),
+		guardTestsFile: testFile,
+		guardHookFile:  []byte(guardrails.GuardHookTemplate(o.Guard)),
+	}
+	if o.Dir != "" {
+		return writeGuardDir(f, o.Dir, files)
+	}
+	if err := checkOutputPath("output", o.Output); err != nil {
+		return err
+	}
+	pick := files[o.pick()]
+	return writeOutput(f, o.Output, func(w io.Writer) error { _, err := w.Write(pick); return err })
+}
+
+// writeGuardDir writes every file into dir, which must exist.
+func writeGuardDir(f *Factory, dir string, files map[string][]byte) error {
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return FlagErrorf("--dir %s is not an existing directory; create it first", dir)
+	}
+	for _, name := range slices.Sorted(maps.Keys(files)) {
+		if err := writeOutput(f, filepath.Join(dir, name), func(w io.Writer) error { _, err := w.Write(files[name]); return err }); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func newGuardrailsRegoCmd(f *Factory) *cobra.Command {
@@ -486,39 +578,67 @@ func guardrailsCheckRun(ctx context.Context, f *Factory, g *GlobalOptions, o *gu
 	if err != nil {
 		return err
 	}
-	var allow []string
-	for _, a := range o.Allow {
-		allow = append(allow, strings.TrimSpace(a))
-	}
-	now := f.Now()
-	var runID int64
-	if db != nil {
-		if runID, err = db.BeginRun(ctx, "guardrails", p.Caller().ARN, store.Argv(o.Args), now); err != nil {
-			return err
-		}
+	runID, err := beginGuardrailsRun(ctx, db, p, o, f.Now())
+	if err != nil {
+		return err
 	}
 	if f.IO.IsStderrTTY() && !g.Quiet {
 		fmt.Fprintf(f.IO.ErrOut, "Checking guardrails of %s as %s\n", describeScope(scope), p.Caller().ARN)
 	}
-	rep := check.Run(ctx, p, check.Params{Scope: scope, Allow: allow})
+	rep := check.Run(ctx, p, check.Params{Scope: scope, Allow: trimAll(o.Allow)})
 	if db != nil {
 		if err := recordGuardrails(context.WithoutCancel(ctx), db, runID, rep, ctx.Err() != nil, f); err != nil {
 			fmt.Fprintf(f.IO.ErrOut, "warning: could not record the run in %s: %v\n", db.Path(), err)
 		}
 	}
-	if err := writeOutput(f, o.Output, func(w io.Writer) error {
+	if err := writeGuardrailsReport(f, o, rep); err != nil {
+		return err
+	}
+	if !g.Quiet && (o.Format == "table" || o.Output != "") {
+		writeGuardrailsCoverage(f.IO.ErrOut, rep.Summary)
+	}
+	return guardrailsCheckExit(ctx, o, rep)
+}
+
+// beginGuardrailsRun opens the run in the history (0 without a store).
+func beginGuardrailsRun(ctx context.Context, db store.Store, p *awsx.Provider, o *guardrailsCheckOptions, now time.Time) (int64, error) {
+	if db == nil {
+		return 0, nil
+	}
+	return db.BeginRun(ctx, "guardrails", p.Caller().ARN, store.Argv(o.Args), now)
+}
+
+// trimAll is vs with the spaces around each value removed.
+func trimAll(vs []string) []string {
+	var out []string
+	for _, v := range vs {
+		out = append(out, strings.TrimSpace(v))
+	}
+	return out
+}
+
+// writeGuardrailsReport writes the report in --format to --output or stdout.
+func writeGuardrailsReport(f *Factory, o *guardrailsCheckOptions, rep *check.Report) error {
+	return writeOutput(f, o.Output, func(w io.Writer) error {
 		if o.Format == "json" {
 			return report.WriteJSON(w, rep)
 		}
 		return writeGuardrailsTable(w, f, o.Output != "", rep)
-	}); err != nil {
-		return err
-	}
-	if !g.Quiet && (o.Format == "table" || o.Output != "") {
-		s := rep.Summary
-		fmt.Fprintf(f.IO.ErrOut, "Guardrail coverage: %.1f%% (%d of %d accounts fully guarded; prevent %d, detect %d, correct %d, trail %d; %d with unknowns)\n",
-			s.Coverage*100, s.FullyGuarded, s.Accounts, s.Prevent, s.Detect, s.Correct, s.Trail, s.Unknown)
-	}
+	})
+}
+
+// writeGuardrailsCoverage prints the coverage KPI line.
+func writeGuardrailsCoverage(w io.Writer, s check.Summary) {
+	fmt.Fprintf(w, "Guardrail coverage: %.1f%% (%d of %d accounts fully guarded; prevent %d, detect %d, correct %d, trail %d; %d with unknowns)\n",
+		s.Coverage*100, s.FullyGuarded, s.Accounts, s.Prevent, s.Detect, s.Correct, s.Trail, s.Unknown)
+}
+
+// guardrailsFailOn maps each --fail-on value to the control status it fails on.
+var guardrailsFailOn = map[string]check.Status{"missing": check.No, "unknown": check.Unknown}
+
+// guardrailsCheckExit is the check's exit: interrupted (130), incomplete
+// without --allow-partial (1), then a control matching --fail-on (3).
+func guardrailsCheckExit(ctx context.Context, o *guardrailsCheckOptions, rep *check.Report) error {
 	if ctx.Err() != nil {
 		return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted")}
 	}
@@ -526,12 +646,8 @@ func guardrailsCheckRun(ctx context.Context, f *Factory, g *GlobalOptions, o *gu
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("coverage incomplete: %d account(s)/region(s) could not be checked (see errors); pass --allow-partial to exit 0 anyway", len(rep.Errors))}
 	}
 	for _, v := range o.FailOn {
-		v = strings.ToLower(strings.TrimSpace(v))
-		for _, a := range rep.Accounts {
-			st := []check.Status{a.Prevent, a.Detect, a.Correct, a.Trail}
-			if (v == "missing" && slices.Contains(st, check.No)) || (v == "unknown" && slices.Contains(st, check.Unknown)) {
-				return &ExitError{Code: ExitFindings}
-			}
+		if st, ok := guardrailsFailOn[strings.ToLower(strings.TrimSpace(v))]; ok && rep.AnyAccountHas(st) {
+			return &ExitError{Code: ExitFindings}
 		}
 	}
 	return nil

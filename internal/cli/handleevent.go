@@ -241,18 +241,9 @@ func callerRole(a string) string {
 }
 
 func handleEventRun(ctx context.Context, f *Factory, g *GlobalOptions, o *HandleEventOptions) error {
-	var in io.Reader = f.IO.In
-	if o.File != "-" {
-		fh, err := os.Open(o.File)
-		if err != nil {
-			return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--file: %w", err)}
-		}
-		defer fh.Close()
-		in = fh
-	}
-	items, err := events.Decode(in)
+	items, err := readEvents(f, o.File)
 	if err != nil {
-		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("--file %s: %w", o.File, err)}
+		return err
 	}
 	cfg, err := loadConfig(o.ConfigFile)
 	if err != nil {
@@ -267,12 +258,7 @@ func handleEventRun(ctx context.Context, f *Factory, g *GlobalOptions, o *Handle
 		closeStore(db)
 		return err
 	}
-	role := ""
-	if o.roleNameSet {
-		role = o.RoleName
-	}
-	env := newHandlerEnv(ctx, f, g, p, db, handlerSetup{Config: cfg, RoleName: role, QueueURL: o.QueueURL, Wait: o.Wait,
-		IgnoreRoles: o.IgnoreRoles, NotifyDryRun: o.NotifyDryRun, Backoff: o.Backoff, RequeueDelay: o.RequeueDelay})
+	env := newHandlerEnv(ctx, f, g, p, db, o.handlerSetup(cfg))
 	defer env.Close()
 	for _, w := range env.warnings {
 		fmt.Fprintln(f.IO.ErrOut, "warning:", w)
@@ -282,37 +268,63 @@ func handleEventRun(ctx context.Context, f *Factory, g *GlobalOptions, o *Handle
 		return err
 	}
 	if !g.Quiet {
-		for _, d := range b.Notifications {
-			line := fmt.Sprintf("notify %s → %s (owner %q, %d table(s)): %s", d.Kind, d.Channel, d.Owner, len(d.Tables), d.Result)
-			if d.Error != "" {
-				line += ": " + d.Error
-			}
-			fmt.Fprintln(f.IO.ErrOut, line)
-		}
+		writeEventDeliveries(f.IO.ErrOut, b.Notifications)
 	}
-	var failed, pending, notifyFailed int
-	for _, oc := range b.Outcomes {
-		switch oc.Result {
-		case events.ResultFailed:
-			failed++
-		case events.ResultPending:
-			pending++
+	return handleEventExit(ctx, b.Tally())
+}
+
+// readEvents decodes the events in file ("-" for stdin).
+func readEvents(f *Factory, file string) ([]events.Item, error) {
+	var in io.Reader = f.IO.In
+	if file != "-" {
+		fh, err := os.Open(file)
+		if err != nil {
+			return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("--file: %w", err)}
 		}
+		defer fh.Close()
+		in = fh
 	}
-	for _, d := range b.Notifications {
-		if d.Result == "failed" {
-			notifyFailed++
+	items, err := events.Decode(in)
+	if err != nil {
+		return nil, &ExitError{Code: ExitUsage, Err: fmt.Errorf("--file %s: %w", file, err)}
+	}
+	return items, nil
+}
+
+// handlerSetup is the handler's setup from the flags; the member role is
+// only overridden when --role-name was given.
+func (o *HandleEventOptions) handlerSetup(cfg *config.Config) handlerSetup {
+	role := ""
+	if o.roleNameSet {
+		role = o.RoleName
+	}
+	return handlerSetup{Config: cfg, RoleName: role, QueueURL: o.QueueURL, Wait: o.Wait,
+		IgnoreRoles: o.IgnoreRoles, NotifyDryRun: o.NotifyDryRun, Backoff: o.Backoff, RequeueDelay: o.RequeueDelay}
+}
+
+// writeEventDeliveries prints one line per notification sent.
+func writeEventDeliveries(w io.Writer, ds []notify.Delivery) {
+	for _, d := range ds {
+		line := fmt.Sprintf("notify %s → %s (owner %q, %d table(s)): %s", d.Kind, d.Channel, d.Owner, len(d.Tables), d.Result)
+		if d.Error != "" {
+			line += ": " + d.Error
 		}
+		fmt.Fprintln(w, line)
 	}
+}
+
+// handleEventExit is the exit of a batch: interrupted, failed events
+// or notifications (ExitFailure), then pending events (ExitPending).
+func handleEventExit(ctx context.Context, t events.Tally) error {
 	switch {
 	case ctx.Err() != nil:
 		return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted")}
-	case failed > 0:
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d event(s) failed; the output says why", failed)}
-	case notifyFailed > 0:
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d notification(s) could not be delivered; the others were sent", notifyFailed)}
-	case pending > 0:
-		return &ExitError{Code: ExitPending, Err: fmt.Errorf("%d event(s) pending; handle them again later, or pass --queue-url to re-queue them", pending)}
+	case t.Failed > 0:
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d event(s) failed; the output says why", t.Failed)}
+	case t.NotifyFailed > 0:
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("%d notification(s) could not be delivered; the others were sent", t.NotifyFailed)}
+	case t.Pending > 0:
+		return &ExitError{Code: ExitPending, Err: fmt.Errorf("%d event(s) pending; handle them again later, or pass --queue-url to re-queue them", t.Pending)}
 	}
 	return nil
 }

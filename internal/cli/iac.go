@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -80,13 +81,7 @@ func addIACFlags(cmd *cobra.Command, o *iacOptions) {
 
 // build turns the flags into scan options; bad input is a usage error (2).
 func (o *iacOptions) build(f *Factory) (iacscan.Options, *config.Config, error) {
-	so := iacscan.Options{Vars: map[string]string{}, Params: map[string]string{}, VarFiles: o.VarFiles, Now: f.Now(), Env: map[string]string{}}
-	// Terraform reads TF_VAR_name before any tfvars file; so does the scan.
-	for _, kv := range os.Environ() {
-		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "TF_VAR_") && len(k) > len("TF_VAR_") {
-			so.Env[strings.TrimPrefix(k, "TF_VAR_")] = v
-		}
-	}
+	so := iacscan.Options{Vars: map[string]string{}, Params: map[string]string{}, VarFiles: o.VarFiles, Now: f.Now(), Env: tfVarEnv(os.Environ())}
 	if wd, err := os.Getwd(); err == nil {
 		so.Base = wd
 	}
@@ -98,47 +93,15 @@ func (o *iacOptions) build(f *Factory) (iacscan.Options, *config.Config, error) 
 	// Explicit files are checked before anything is read: a FIFO or a device
 	// would block or never end (issue 16 #2).
 	explicit := iac.Limits{MaxBytes: max, Roots: []string{string(filepath.Separator)}}
-	for _, kv := range o.Vars {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return so, nil, FlagErrorf("--var %q: write it as name=value", kv)
-		}
-		so.Vars[k] = v
-	}
-	if o.ParamsFile != "" {
-		if err := explicit.CheckFile(o.ParamsFile); err != nil {
-			return so, nil, FlagErrorf("--params-file %v", err)
-		}
-		ps, err := iacscan.LoadParams(o.ParamsFile, max)
-		if err != nil {
-			return so, nil, &ExitError{Code: ExitUsage, Err: err}
-		}
-		so.Params = ps
-	}
-	for _, kv := range o.Params {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok || k == "" {
-			return so, nil, FlagErrorf("--param %q: write it as Name=value", kv)
-		}
-		so.Params[k] = v
-	}
-	for _, vf := range o.VarFiles {
-		if err := explicit.CheckFile(vf); err != nil {
-			return so, nil, FlagErrorf("--var-file %v", err)
-		}
+	if err := o.buildInputs(&so, explicit); err != nil {
+		return so, nil, err
 	}
 	if o.MinDays < 0 || o.MinDays > 35 {
 		return so, nil, FlagErrorf("--min-recovery-days must be 1 to 35")
 	}
 	so.Rules.MinRecoveryDays = o.MinDays
-	policyFile := o.ConfigFile
-	if policyFile == "" {
-		policyFile = config.DefaultFile
-	}
-	if _, err := os.Lstat(policyFile); err == nil || o.ConfigFile != "" {
-		if err := explicit.CheckFile(policyFile); err != nil {
-			return so, nil, FlagErrorf("--config %v", err)
-		}
+	if err := o.checkPolicyFile(explicit); err != nil {
+		return so, nil, err
 	}
 	cfg, err := loadConfig(o.ConfigFile)
 	if err != nil {
@@ -146,6 +109,73 @@ func (o *iacOptions) build(f *Factory) (iacscan.Options, *config.Config, error) 
 	}
 	so.Rules.Policy = policy.New(cfg, f.Now())
 	return so, cfg, nil
+}
+
+// tfVarEnv collects TF_VAR_name variables: Terraform reads them before any
+// tfvars file, and so does the scan.
+func tfVarEnv(environ []string) map[string]string {
+	env := map[string]string{}
+	for _, kv := range environ {
+		if k, v, ok := strings.Cut(kv, "="); ok && strings.HasPrefix(k, "TF_VAR_") && len(k) > len("TF_VAR_") {
+			env[strings.TrimPrefix(k, "TF_VAR_")] = v
+		}
+	}
+	return env
+}
+
+// buildInputs reads --var, --params-file, --param and checks each --var-file,
+// in that order, into so.
+func (o *iacOptions) buildInputs(so *iacscan.Options, explicit iac.Limits) error {
+	if err := parseKVInto(so.Vars, o.Vars, "--var %q: write it as name=value"); err != nil {
+		return err
+	}
+	if o.ParamsFile != "" {
+		if err := explicit.CheckFile(o.ParamsFile); err != nil {
+			return FlagErrorf("--params-file %v", err)
+		}
+		ps, err := iacscan.LoadParams(o.ParamsFile, explicit.MaxBytes)
+		if err != nil {
+			return &ExitError{Code: ExitUsage, Err: err}
+		}
+		so.Params = ps
+	}
+	if err := parseKVInto(so.Params, o.Params, "--param %q: write it as Name=value"); err != nil {
+		return err
+	}
+	for _, vf := range o.VarFiles {
+		if err := explicit.CheckFile(vf); err != nil {
+			return FlagErrorf("--var-file %v", err)
+		}
+	}
+	return nil
+}
+
+// parseKVInto adds each name=value of kvs to dst; a pair without a name is a
+// usage error worded by msg (which takes the pair).
+func parseKVInto(dst map[string]string, kvs []string, msg string) error {
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return FlagErrorf(msg, kv)
+		}
+		dst[k] = v
+	}
+	return nil
+}
+
+// checkPolicyFile vets the policy file before it is read: the --config given,
+// or the default file when it exists.
+func (o *iacOptions) checkPolicyFile(explicit iac.Limits) error {
+	policyFile := o.ConfigFile
+	if policyFile == "" {
+		policyFile = config.DefaultFile
+	}
+	if _, err := os.Lstat(policyFile); err == nil || o.ConfigFile != "" {
+		if err := explicit.CheckFile(policyFile); err != nil {
+			return FlagErrorf("--config %v", err)
+		}
+	}
+	return nil
 }
 
 func newIACScanCmd(f *Factory) *cobra.Command {
@@ -172,57 +202,7 @@ Peers' directives are honoured too (checkov CKV_AWS_28/165, trivy/tfsec
 AVD-AWS-0024, kics-scan ignore-block, cfn_nag W78, cfn-guard DYNAMODB_PITR_ENABLED).`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(c *cobra.Command, paths []string) error {
-			if o.Format == "text" {
-				fmt.Fprintln(f.IO.ErrOut, "warning: --format text is deprecated; use --format table")
-				o.Format = "table"
-			}
-			if err := checkFormat(o.Format, iacscan.Formats...); err != nil {
-				return err
-			}
-			fail, err := parseIACFailOn(o.FailOn)
-			if err != nil {
-				return err
-			}
-			if err := checkOutputPath("output", o.Output); err != nil {
-				return err
-			}
-			so, cfg, err := o.build(f)
-			if err != nil {
-				return err
-			}
-			if o.Tier != "" && !hasTier(cfg, o.Tier) {
-				return FlagErrorf("--tier %q is not a tier of %s (tiers: %s)", o.Tier, cfg.Source, strings.Join(tierNames(cfg), ", "))
-			}
-			r := iacscan.ScanContext(c.Context(), paths, so)
-			if r.Interrupted {
-				return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted: the scan did not finish")}
-			}
-			if r.Scanned == 0 && len(r.Errors) == 0 {
-				return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("no Terraform, CloudFormation, SAM, CDK output, serverless.yml or plan file under %s: nothing to scan", strings.Join(paths, ", "))}
-			}
-			if o.Tier != "" {
-				r.KeepTier(o.Tier)
-			}
-			if err := writeOutput(f, o.Output, func(w io.Writer) error { return writeIAC(f, w, o.Format, o.Output != "", r) }); err != nil {
-				return err
-			}
-			for _, e := range r.Errors {
-				fmt.Fprintf(f.IO.ErrOut, "error: %s:%d: %s\n", e.File, e.Line, e.Message)
-			}
-			s := r.Summary
-			if o.Format == "table" {
-				fmt.Fprintf(f.IO.ErrOut, "\n%d pass, %d fail, %d exempt, %d unknown, %d conditional, %d not applicable, %d suppressed, %d info\n",
-					s.Pass, s.Fail, s.Exempt, s.Unknown, s.Conditional, s.NotApplicable, s.Suppressed, s.Info)
-			}
-			switch {
-			case len(r.Errors) > 0:
-				return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d file(s) could not be read or parsed (the others were scanned)", len(r.Errors))}
-			case o.Tier != "" && len(r.Findings) == 0:
-				return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("no table or replica is in tier %q", o.Tier)}
-			case (fail["non-compliant"] && s.Fail > 0) || (fail["unknown"] && s.Unknown+s.Conditional > 0) || (fail["conditional"] && s.Conditional > 0):
-				return &ExitError{Code: ExitFindings}
-			}
-			return nil
+			return iacScanRun(c.Context(), f, o, paths)
 		},
 	}
 	addIACFlags(cmd, o)
@@ -232,6 +212,90 @@ AVD-AWS-0024, kics-scan ignore-block, cfn_nag W78, cfn-guard DYNAMODB_PITR_ENABL
 	_ = cmd.RegisterFlagCompletionFunc("fail-on", cobra.FixedCompletions(iacFailOn, cobra.ShellCompDirectiveNoFileComp))
 	cmd.Flags().StringVar(&o.Tier, "tier", "", "report only the tables and replicas of this policy tier (exit 5 when there is none)")
 	return cmd
+}
+
+// iacScanRun validates the scan flags, scans paths, writes the report and
+// turns the findings into the exit code.
+func iacScanRun(ctx context.Context, f *Factory, o *iacOptions, paths []string) error {
+	fail, so, err := o.validateScan(f)
+	if err != nil {
+		return err
+	}
+	r := iacscan.ScanContext(ctx, paths, so)
+	if r.Interrupted {
+		return &ExitError{Code: ExitInterrupted, Err: errors.New("interrupted: the scan did not finish")}
+	}
+	if r.Scanned == 0 && len(r.Errors) == 0 {
+		return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("no Terraform, CloudFormation, SAM, CDK output, serverless.yml or plan file under %s: nothing to scan", strings.Join(paths, ", "))}
+	}
+	if o.Tier != "" {
+		r.KeepTier(o.Tier)
+	}
+	if err := writeOutput(f, o.Output, func(w io.Writer) error { return writeIAC(f, w, o.Format, o.Output != "", r) }); err != nil {
+		return err
+	}
+	writeIACDiagnostics(f, o.Format, r)
+	return iacScanExit(o.Tier, fail, r)
+}
+
+// validateScan checks the scan-only flags (format, --fail-on, --output,
+// --tier) around the shared ones, in the order users see their errors.
+func (o *iacOptions) validateScan(f *Factory) (map[string]bool, iacscan.Options, error) {
+	if o.Format == "text" {
+		fmt.Fprintln(f.IO.ErrOut, "warning: --format text is deprecated; use --format table")
+		o.Format = "table"
+	}
+	if err := checkFormat(o.Format, iacscan.Formats...); err != nil {
+		return nil, iacscan.Options{}, err
+	}
+	fail, err := parseIACFailOn(o.FailOn)
+	if err != nil {
+		return nil, iacscan.Options{}, err
+	}
+	if err := checkOutputPath("output", o.Output); err != nil {
+		return nil, iacscan.Options{}, err
+	}
+	so, cfg, err := o.build(f)
+	if err != nil {
+		return nil, so, err
+	}
+	if o.Tier != "" && !hasTier(cfg, o.Tier) {
+		return nil, so, FlagErrorf("--tier %q is not a tier of %s (tiers: %s)", o.Tier, cfg.Source, strings.Join(tierNames(cfg), ", "))
+	}
+	return fail, so, nil
+}
+
+// writeIACDiagnostics prints the unreadable files and, for the table format,
+// the verdict counts to stderr.
+func writeIACDiagnostics(f *Factory, format string, r *iacscan.Report) {
+	for _, e := range r.Errors {
+		fmt.Fprintf(f.IO.ErrOut, "error: %s:%d: %s\n", e.File, e.Line, e.Message)
+	}
+	if format == "table" {
+		s := r.Summary
+		fmt.Fprintf(f.IO.ErrOut, "\n%d pass, %d fail, %d exempt, %d unknown, %d conditional, %d not applicable, %d suppressed, %d info\n",
+			s.Pass, s.Fail, s.Exempt, s.Unknown, s.Conditional, s.NotApplicable, s.Suppressed, s.Info)
+	}
+}
+
+// iacScanExit is the scan's exit: unreadable files (2), an empty --tier (5),
+// then findings matching --fail-on (3).
+func iacScanExit(tier string, fail map[string]bool, r *iacscan.Report) error {
+	s := r.Summary
+	switch {
+	case len(r.Errors) > 0:
+		return &ExitError{Code: ExitUsage, Err: fmt.Errorf("%d file(s) could not be read or parsed (the others were scanned)", len(r.Errors))}
+	case tier != "" && len(r.Findings) == 0:
+		return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("no table or replica is in tier %q", tier)}
+	case iacFailOnMatches(fail, s):
+		return &ExitError{Code: ExitFindings}
+	}
+	return nil
+}
+
+// iacFailOnMatches reports whether the summary has a verdict --fail-on names.
+func iacFailOnMatches(fail map[string]bool, s iacscan.Summary) bool {
+	return (fail["non-compliant"] && s.Fail > 0) || (fail["unknown"] && s.Unknown+s.Conditional > 0) || (fail["conditional"] && s.Conditional > 0)
 }
 
 // parseIACFailOn reads --fail-on: non-compliant (or its IaC alias fail),

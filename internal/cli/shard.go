@@ -45,39 +45,67 @@ var (
 // resolve works out K/N and the run group from the flags and the job's
 // environment; usage errors name the flag or variable at fault.
 func (o *ShardOptions) resolve(getenv func(string) string) error {
+	sharded, err := o.resolveKN(getenv)
+	if err != nil || !sharded {
+		return err
+	}
+	if err := o.checkKN(); err != nil {
+		return err
+	}
+	return o.resolveRunGroup(getenv)
+}
+
+// resolveKN sets K and N from --shard or from --shards and the job index;
+// sharded is false when neither flag is given.
+func (o *ShardOptions) resolveKN(getenv func(string) string) (sharded bool, err error) {
 	switch {
 	case o.Shard != "":
 		m := shardRE.FindStringSubmatch(strings.TrimSpace(o.Shard))
 		if m == nil {
-			return FlagErrorf("--shard %q: use K/N, e.g. --shard 2/4 (K from 1 to N)", o.Shard)
+			return false, FlagErrorf("--shard %q: use K/N, e.g. --shard 2/4 (K from 1 to N)", o.Shard)
 		}
 		o.K, _ = strconv.Atoi(m[1])
 		o.N, _ = strconv.Atoi(m[2])
+		return true, nil
 	case o.Shards != 0:
-		if o.Shards < 1 {
-			return FlagErrorf("--shards must be at least 1, got %d", o.Shards)
-		}
-		o.N = o.Shards
-		idx, src, err := jobIndex(getenv)
-		if err != nil {
-			return err
-		}
-		if idx >= o.N {
-			return FlagErrorf("%s=%d is outside --shards %d (0-based indexes 0 to %d): make the job's completions/array size equal --shards", src, idx, o.N, o.N-1)
-		}
-		o.K = idx + 1
-	default:
-		if o.RunGroup != "" {
-			return FlagErrorf("--run-group names the shards of one audit: add --shard K/N or --shards N")
-		}
-		return nil
+		return true, o.resolveJobShard(getenv)
+	case o.RunGroup != "":
+		return false, FlagErrorf("--run-group names the shards of one audit: add --shard K/N or --shards N")
 	}
+	return false, nil
+}
+
+// resolveJobShard sets N from --shards and K from the job's 0-based index.
+func (o *ShardOptions) resolveJobShard(getenv func(string) string) error {
+	if o.Shards < 1 {
+		return FlagErrorf("--shards must be at least 1, got %d", o.Shards)
+	}
+	o.N = o.Shards
+	idx, src, err := jobIndex(getenv)
+	if err != nil {
+		return err
+	}
+	if idx >= o.N {
+		return FlagErrorf("%s=%d is outside --shards %d (0-based indexes 0 to %d): make the job's completions/array size equal --shards", src, idx, o.N, o.N-1)
+	}
+	o.K = idx + 1
+	return nil
+}
+
+// checkKN bounds N by rungroup.MaxShards and K by N.
+func (o *ShardOptions) checkKN() error {
 	if o.N < 1 || o.N > rungroup.MaxShards {
 		return FlagErrorf("--shard: N must be between 1 and %d, got %d", rungroup.MaxShards, o.N)
 	}
 	if o.K < 1 || o.K > o.N {
 		return FlagErrorf("--shard %d/%d: K must be between 1 and %d", o.K, o.N, o.N)
 	}
+	return nil
+}
+
+// resolveRunGroup defaults the run group to the AWS Batch array job's id and
+// checks its spelling.
+func (o *ShardOptions) resolveRunGroup(getenv func(string) string) error {
 	if o.RunGroup == "" {
 		if id := getenv(envBatchJobID); id != "" {
 			o.RunGroup, _, _ = strings.Cut(id, ":")

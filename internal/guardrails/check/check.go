@@ -99,6 +99,11 @@ func (a Account) FullyGuarded() bool {
 	return (a.Prevent == Yes || a.Prevent == NotApplicable) && a.Detect == Yes && a.Correct == Yes && a.Trail == Yes
 }
 
+// Has reports whether one of the account's four controls is s.
+func (a Account) Has(s Status) bool {
+	return slices.Contains([]Status{a.Prevent, a.Detect, a.Correct, a.Trail}, s)
+}
+
 // Summary is the guardrail-coverage KPI.
 type Summary struct {
 	Accounts     int     `json:"accounts"`
@@ -118,6 +123,11 @@ type Report struct {
 	Accounts      []Account         `json:"accounts"`
 	Summary       Summary           `json:"summary"`
 	Errors        []model.ScanError `json:"errors"`
+}
+
+// AnyAccountHas reports whether some account has a control in status s.
+func (r *Report) AnyAccountHas(s Status) bool {
+	return slices.ContainsFunc(r.Accounts, func(a Account) bool { return a.Has(s) })
 }
 
 // Params configure a check.
