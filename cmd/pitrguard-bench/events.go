@@ -95,35 +95,15 @@ func (h *harness) events(ctx context.Context, motoURL string, n int, logf func(s
 	// The events, with the shape EventBridge delivers ("AWS API Call via
 	// CloudTrail", lowerCamel CloudTrail keys); every fifth names the table
 	// by ARN, as CloudTrail may.
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	now := time.Now().UTC()
-	for i, s := range specs {
-		name := s.Name
-		if i%5 == 0 {
-			name = model.TableRef{Partition: "aws", Account: testaws.ManagementAccount, Region: eventsRegion, Name: s.Name}.ARN()
-		}
-		at := now.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339)
-		if err := enc.Encode(map[string]any{
-			"version": "0", "id": fmt.Sprintf("%08x-bench-4000-8000-%012d", i, i), "detail-type": "AWS API Call via CloudTrail",
-			"source": "aws.dynamodb", "account": testaws.ManagementAccount, "time": at, "region": eventsRegion, "resources": []string{},
-			"detail": map[string]any{
-				"eventVersion": "1.09", "eventID": fmt.Sprintf("%08x-0000-4000-8000-%012d", i, i), "eventTime": at,
-				"eventSource": "dynamodb.amazonaws.com", "eventName": "CreateTable", "awsRegion": eventsRegion,
-				"recipientAccountId": testaws.ManagementAccount, "eventType": "AwsApiCall", "managementEvent": true,
-				"userIdentity":      map[string]any{"type": "IAMUser", "arn": "arn:aws:iam::" + testaws.ManagementAccount + ":user/deployer", "accountId": testaws.ManagementAccount},
-				"requestParameters": map[string]any{"tableName": name, "billingMode": "PAY_PER_REQUEST"},
-				"responseElements":  map[string]any{"tableDescription": map[string]any{"tableName": s.Name, "tableStatus": "CREATING"}},
-			},
-		}); err != nil {
-			return nil, err
-		}
+	evData, err := buildEvents(specs, time.Now().UTC())
+	if err != nil {
+		return nil, err
 	}
 	evFile := filepath.Join(h.dir, "events.ndjson")
 	policyFile := filepath.Join(h.dir, "events-policy.yaml")
 	out := filepath.Join(h.dir, "events-out.json")
 	statsFile := filepath.Join(h.dir, "events.stats.json")
-	if err := os.WriteFile(evFile, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(evFile, evData, 0o644); err != nil {
 		return nil, err
 	}
 	if err := os.WriteFile(policyFile, []byte(eventsPolicy), 0o644); err != nil {
@@ -141,7 +121,7 @@ func (h *harness) events(ctx context.Context, motoURL string, n int, logf func(s
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	wall := time.Since(start)
 	r.WallSeconds = round(wall.Seconds(), 2)
 	r.EventsPerSec = round(float64(n)/wall.Seconds(), 2)
@@ -160,24 +140,7 @@ func (h *harness) events(ctx context.Context, motoURL string, n int, logf func(s
 	if data, err := os.ReadFile(statsFile); err == nil && json.Unmarshal(data, &st) == nil {
 		r.PeakRSSMB = round(float64(st.VmHWMKB)/1024, 1)
 	}
-	for _, v := range h.proxy.Throttled() {
-		r.Throttles += v
-	}
-	r.Calls = map[string]int{}
-	dynamo := 0
-	for k, v := range h.proxy.Counts(false) {
-		r.Calls[k.Op] += v
-		r.CallsTotal += v
-		if k.Region == eventsRegion {
-			dynamo += v // every call in the events' region is a DynamoDB call on one of their tables
-		}
-	}
-	r.DynamoPerEvent = round(float64(dynamo)/float64(n), 3)
-	r.AllPerEvent = round(float64(r.CallsTotal)/float64(n), 3)
-	r.PerEventByOp = map[string]float64{}
-	for op, v := range r.Calls {
-		r.PerEventByOp[op] = round(float64(v)/float64(n), 3)
-	}
+	r.countCalls(h.proxy, n)
 
 	data, err := os.ReadFile(out)
 	if err != nil {
@@ -315,4 +278,58 @@ func saveEvents(dir string, r *EventsRun, m Machine, latencyMS float64, started 
 	}
 	fmt.Fprintf(os.Stderr, "Wrote %s/events.{md,json}\n", dir)
 	return nil
+}
+
+// buildEvents writes one CreateTable event per table as NDJSON, in the shape
+// EventBridge delivers ("AWS API Call via CloudTrail", lowerCamel CloudTrail
+// keys); every fifth names the table by ARN, as CloudTrail may.
+func buildEvents(specs []testaws.TableSpec, now time.Time) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	for i, s := range specs {
+		name := s.Name
+		if i%5 == 0 {
+			name = model.TableRef{Partition: "aws", Account: testaws.ManagementAccount, Region: eventsRegion, Name: s.Name}.ARN()
+		}
+		at := now.Add(time.Duration(i) * time.Millisecond).Format(time.RFC3339)
+		if err := enc.Encode(map[string]any{
+			"version": "0", "id": fmt.Sprintf("%08x-bench-4000-8000-%012d", i, i), "detail-type": "AWS API Call via CloudTrail",
+			"source": "aws.dynamodb", "account": testaws.ManagementAccount, "time": at, "region": eventsRegion, "resources": []string{},
+			"detail": map[string]any{
+				"eventVersion": "1.09", "eventID": fmt.Sprintf("%08x-0000-4000-8000-%012d", i, i), "eventTime": at,
+				"eventSource": "dynamodb.amazonaws.com", "eventName": "CreateTable", "awsRegion": eventsRegion,
+				"recipientAccountId": testaws.ManagementAccount, "eventType": "AwsApiCall", "managementEvent": true,
+				"userIdentity":      map[string]any{"type": "IAMUser", "arn": "arn:aws:iam::" + testaws.ManagementAccount + ":user/deployer", "accountId": testaws.ManagementAccount},
+				"requestParameters": map[string]any{"tableName": name, "billingMode": "PAY_PER_REQUEST"},
+				"responseElements":  map[string]any{"tableDescription": map[string]any{"tableName": s.Name, "tableStatus": "CREATING"}},
+			},
+		}); err != nil {
+			return nil, err
+		}
+	}
+	return buf.Bytes(), nil
+}
+
+// countCalls reads the proxy's counters for the events run: throttles, calls
+// by operation, and calls per event.
+func (r *EventsRun) countCalls(p *testaws.Proxy, n int) {
+	for _, v := range p.Throttled() {
+		r.Throttles += v
+	}
+	r.Calls = map[string]int{}
+	dynamo := 0
+	for k, v := range p.Counts(false) {
+		r.Calls[k.Op] += v
+		r.CallsTotal += v
+		if k.Region == eventsRegion {
+			dynamo += v // every call in the events' region is a DynamoDB call on one of their tables
+		}
+	}
+	r.DynamoPerEvent = round(float64(dynamo)/float64(n), 3)
+	r.AllPerEvent = round(float64(r.CallsTotal)/float64(n), 3)
+	r.PerEventByOp = map[string]float64{}
+	for op, v := range r.Calls {
+		r.PerEventByOp[op] = round(float64(v)/float64(n), 3)
+	}
+
 }
