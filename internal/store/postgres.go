@@ -235,15 +235,7 @@ func (s *Postgres) Tables(ctx context.Context, runID int64) ([]TableRecord, erro
 		return nil, err
 	}
 	defer rows.Close()
-	var out []TableRecord
-	for rows.Next() {
-		r, err := scanTable(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	return out, rows.Err()
+	return scanTables(rows)
 }
 
 // AddJournal records a change.

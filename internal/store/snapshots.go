@@ -16,15 +16,7 @@ func (s *SQLite) TableSnapshots(ctx context.Context, account, region, name strin
 		return nil, err
 	}
 	defer rows.Close()
-	var out []TableRecord
-	for rows.Next() {
-		r, err := scanTable(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	return out, rows.Err()
+	return scanTables(rows)
 }
 
 // TableSnapshots returns up to limit records of one table, newest first.
@@ -34,13 +26,5 @@ func (s *Postgres) TableSnapshots(ctx context.Context, account, region, name str
 		return nil, err
 	}
 	defer rows.Close()
-	var out []TableRecord
-	for rows.Next() {
-		r, err := scanTable(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, *r)
-	}
-	return out, rows.Err()
+	return scanTables(rows)
 }

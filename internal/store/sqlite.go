@@ -404,6 +404,11 @@ func (s *SQLite) Tables(ctx context.Context, runID int64) ([]TableRecord, error)
 		return nil, err
 	}
 	defer rows.Close()
+	return scanTables(rows)
+}
+
+// scanTables reads every table row of a query (both drivers' row sets).
+func scanTables(rows rowsScanner) ([]TableRecord, error) {
 	var out []TableRecord
 	for rows.Next() {
 		r, err := scanTable(rows)
