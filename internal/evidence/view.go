@@ -146,8 +146,9 @@ type dot struct {
 }
 
 type tick struct {
-	Pos   float64
-	Label string
+	Pos    float64
+	Label  string
+	Anchor string // SVG text-anchor of an x label: the ends stay inside the chart
 }
 
 // lineChart scales values (one per point) into the chart; lo/hi bound the y axis.
@@ -169,7 +170,14 @@ func lineChart(id, title string, points []trend.Point, lo, hi float64, format fu
 	}
 	for i, p := range points {
 		if i == 0 || i == n-1 || n <= 8 {
-			c.XTicks = append(c.XTicks, tick{Pos: round1(x(i)), Label: p.At.Format("01-02")})
+			anchor := "middle"
+			switch {
+			case n > 1 && i == 0:
+				anchor = "start"
+			case n > 1 && i == n-1:
+				anchor = "end"
+			}
+			c.XTicks = append(c.XTicks, tick{Pos: round1(x(i)), Label: p.At.Format("01-02"), Anchor: anchor})
 		}
 	}
 	for _, sp := range sers {
