@@ -237,7 +237,7 @@ func TestFormats(t *testing.T) {
 		}
 	}
 	for _, want := range []string{`data-kpi="compliance_rate" data-value="0.25"`, `data-kpi="mttr_median_seconds" data-value="210"`, `class="expired"`,
-		r.Integrity.SHA256, "@media print", "@page", `class="running"`, `data-chart="compliance" data-points="3"`} {
+		r.Integrity.SHA256, "@media print", "@page", "@top-left{content:\"DynamoDB backup and recovery evidence · 5 tables, 2 accounts, 1 region · 2026-08-26 to 2026-11-24\"", "counter(pages)", `data-chart="compliance" data-points="3"`} {
 		if !strings.Contains(html, want) {
 			t.Errorf("HTML lacks %q", want)
 		}
