@@ -466,7 +466,7 @@ func (b *builder) changes(ctx context.Context) error {
 		c.Status = notMeasured("no change is recorded in the period; `pitrguard enable --apply`, `pitrguard restore` and the event handler (handle-event) journal theirs")
 		return nil
 	}
-	c.Status = measured(fmt.Sprintf("%d journal entr(y/ies), %d event-handler action(s), %d restore(s)", len(c.Journal), len(c.EventActions), len(c.Restores)))
+	c.Status = measured(fmt.Sprintf("journal entries: %d, event-handler actions: %d, restores: %d", len(c.Journal), len(c.EventActions), len(c.Restores)))
 	return nil
 }
 
