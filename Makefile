@@ -13,12 +13,14 @@ build:
 # PITRGUARD_REQUIRE_MOTO=1 makes moto-backed tests fail instead of skipping.
 # PostgreSQL's server binaries (Debian: apt-get install postgresql) too:
 # PITRGUARD_REQUIRE_POSTGRES=1 makes the PostgreSQL store suite fail instead of skipping.
+# And Debian's chromium (apt-get install chromium): PITRGUARD_REQUIRE_CHROMIUM=1 makes the
+# evidence report's browser test fail instead of skipping (PITRGUARD_ARTIFACTS=DIR keeps its screenshot).
 test:
 	@command -v moto_server >/dev/null || { echo "moto_server is not on PATH; the moto-backed tests need it (see README.md)"; exit 1; }
 	gofmt_out=$$(gofmt -l cmd internal); if [ -n "$$gofmt_out" ]; then echo "gofmt needed:"; echo "$$gofmt_out"; exit 1; fi
 	$(MAKE) --no-print-directory tidy-check
 	$(GO) vet ./...
-	PITRGUARD_REQUIRE_MOTO=1 PITRGUARD_REQUIRE_POSTGRES=1 $(GO) test -race -count=1 -timeout 15m ./...
+	PITRGUARD_REQUIRE_MOTO=1 PITRGUARD_REQUIRE_POSTGRES=1 PITRGUARD_REQUIRE_CHROMIUM=1 $(GO) test -race -count=1 -timeout 15m ./...
 	# Brief fuzzing of every untrusted input (no panics, no hangs): IaC front ends,
 	# the policy file, plan files, time strings, events (issue 9's invariants). Bounded by
 	# executions, not time: a time bound can end in a spurious "context deadline exceeded".

@@ -41,6 +41,8 @@ type AuditOptions struct {
 	// fast path); MaxStaleness bounds the age of a Config item it uses.
 	Source       string
 	MaxStaleness time.Duration
+	// CostExplorer adds last month's actual DynamoDB spend (audit_spend.go).
+	CostExplorer bool
 	Args         []string
 
 	// regionsSet is true when --regions was given; without it the global
@@ -88,6 +90,14 @@ still listed with ListTables per account-region; one with tables but no Config
 item at all is an error (no recorder) and the coverage is incomplete. Each
 table's JSON says its source ("config" or "live") and its age.
 
+--cost-explorer also reads the last full month's DynamoDB spend from Cost
+Explorer (one GetCostAndUsage query, paged, grouped by usage type; served from
+us-east-1 and organization-wide from the management account): the summary then
+holds dynamodb_spend_usd, pitr_spend_usd, backup_spend_usd and
+resilience_cost_share = (PITR + backup) / DynamoDB spend, beside the estimate
+from table sizes. Without it, or when the query fails (an error of the run),
+they are null.
+
 It only reads: no call it makes changes anything. Each run is recorded in the
 history database (see 'pitrguard history') unless --no-store is given.`,
 		Example: `  # Your own account, every enabled region
@@ -101,6 +111,9 @@ history database (see 'pitrguard history') unless --no-store is given.`,
 
   # Fail a CI job when anything is non-compliant or could not be read
   pitrguard audit --org --fail-on non-compliant,unknown
+
+  # Actual spend beside the estimate: the resilience share of DynamoDB spend
+  pitrguard audit --org --regions all --cost-explorer
 
   # AWS Config fast path: one aggregator query, live reads only where needed
   pitrguard audit --org --regions all --source config:org-aggregator --max-staleness 6h
@@ -140,6 +153,7 @@ history database (see 'pitrguard history') unless --no-store is given.`,
 	fl.Lookup("timeout").DefValue = "none"
 	fl.StringVar(&opts.Source, "source", "live", "where table facts come from: live, or config:AGGREGATOR (an AWS Config aggregator; live reads only where Config cannot decide)")
 	durationFlag(fl, &opts.MaxStaleness, "max-staleness", 24*time.Hour, "with --source config, read live the tables whose Config item is older than this")
+	fl.BoolVar(&opts.CostExplorer, "cost-explorer", false, "also read last month's actual DynamoDB, PITR and backup spend from Cost Explorer (ce:GetCostAndUsage; organization-wide from the management account) into the summary")
 	fl.BoolVar(&opts.Wide, "wide", false, "on a terminal, print every cell in full instead of fitting rows to the terminal's width")
 	return cmd
 }
@@ -257,6 +271,9 @@ func runAudit(ctx context.Context, f *Factory, g *GlobalOptions, scope inventory
 		ConfigAggregator: opts.configAggregator(), MaxStaleness: opts.MaxStaleness,
 	})
 	prog.Done()
+	if opts.CostExplorer && !res.Interrupted {
+		auditSpend(ctx, d.p, res.Report, d.now)
+	}
 	res.Report.Run.ID = d.runID
 	res.Report.Run.RunGroup, res.Report.Run.Shard, res.Report.Run.Shards = opts.Shard.RunGroup, opts.Shard.K, opts.Shard.N
 	// Record before writing output, so the history survives a broken pipe.

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/rungroup"
 	"github.com/pitrguard/pitrguard/internal/store"
+	"github.com/pitrguard/pitrguard/internal/trend"
 )
 
 type historyOptions struct {
@@ -24,6 +26,7 @@ type historyOptions struct {
 	Format       string
 	RunGroup     string
 	AllowPartial bool
+	Trend        bool
 }
 
 // runKinds are the kinds of run recorded in the history database.
@@ -39,6 +42,9 @@ func (o *historyOptions) validate(g *GlobalOptions) error {
 	}
 	if err := checkFormat(o.Format, formats...); err != nil {
 		return err
+	}
+	if o.Trend && (o.RunGroup != "" || o.Kind != "" && o.Kind != "audit") {
+		return FlagErrorf("--trend charts audits (a run group counts as one); drop --run-group and --kind")
 	}
 	if o.Kind != "" && !slices.Contains(runKinds, o.Kind) {
 		return FlagErrorf("--kind %q is not a kind of run; use %s", o.Kind, orList(runKinds))
@@ -56,10 +62,19 @@ func newHistoryCmd(f *Factory, g *GlobalOptions) *cobra.Command {
 		GroupID: "audit",
 		Short:   "List recent runs with their KPIs",
 		Long: `History lists the runs recorded in the history database, newest first, with
-each audit's compliance rate, counts and coverage.`,
+each audit's compliance rate, counts and coverage.
+
+--trend draws instead one sparkline of the compliance rate (0–100%) and one
+of the snapshot-gap tables over the last --limit audits, with the first and
+last values; the shards of a run group count as one audit. With --format
+json it prints the points.`,
 		Example: `  pitrguard history
   pitrguard history --kind audit --limit 50 --format json
   pitrguard history --db ./team.db
+
+  # Sparklines of the compliance rate and snapshot gaps over the last 30 audits
+  pitrguard history --trend --limit 30
+  pitrguard history --trend --format json
 
   # The shards of one audit, merged into the report one audit would print
   pitrguard history --db postgres://pitrguard@db/pitrguard --run-group g1 --format json`,
@@ -68,12 +83,16 @@ each audit's compliance rate, counts and coverage.`,
 			if err := opts.validate(g); err != nil {
 				return err
 			}
+			if opts.Trend {
+				return trendRun(cmd.Context(), f, g, opts)
+			}
 			return listRuns(cmd.Context(), f, g, opts)
 		},
 	}
 	addStoreFlags(cmd, g)
 	cmd.AddCommand(newJournalCmd(f, g), newDrillsHistoryCmd(f, g))
-	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "how many runs to list")
+	cmd.Flags().IntVar(&opts.Limit, "limit", 20, "how many runs to list (with --trend: audits to chart)")
+	cmd.Flags().BoolVar(&opts.Trend, "trend", false, "chart the compliance rate and snapshot gaps per audit as sparklines (run groups merged)")
 	cmd.Flags().StringVar(&opts.Kind, "kind", "", "only runs of this kind: "+orList(runKinds))
 	_ = cmd.RegisterFlagCompletionFunc("kind", cobra.FixedCompletions(runKinds, cobra.ShellCompDirectiveNoFileComp))
 	formatFlag(cmd, &opts.Format, "table", "json")
@@ -81,6 +100,35 @@ each audit's compliance rate, counts and coverage.`,
 	cmd.Flags().StringVar(&opts.RunGroup, "run-group", "", "print the shards of this run group as one audit report (the envelope `audit --format json` prints)")
 	cmd.Flags().BoolVar(&opts.AllowPartial, "allow-partial", false, "with --run-group: exit 0 even when a shard is missing or incomplete")
 	return cmd
+}
+
+// trendRun prints the sparklines (or the points) of the last --limit audits.
+func trendRun(ctx context.Context, f *Factory, g *GlobalOptions, opts *historyOptions) error {
+	db, err := openHistory(ctx, f, g)
+	if err != nil {
+		return err
+	}
+	defer closeStore(db)
+	var audits []trend.Audit
+	where := "the history database (none yet)"
+	if db != nil {
+		where = db.Path()
+		if audits, err = trend.Audits(ctx, db, time.Time{}, opts.Limit); err != nil {
+			return fmt.Errorf("read audits from %s: %w", db.Path(), err)
+		}
+	}
+	points := trend.Points(audits)
+	if opts.Format == "json" {
+		if err := report.WriteJSON(f.IO.Out, map[string]any{"schema_version": report.SchemaVersion, "points": points}); err != nil {
+			return err
+		}
+	} else if err := trend.Write(f.IO.Out, points); err != nil {
+		return err
+	}
+	if len(points) == 0 {
+		return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("no audits recorded in %s; run `pitrguard audit` first", where)}
+	}
+	return nil
 }
 
 // openHistory opens the history database for reading; a database that does
@@ -130,7 +178,7 @@ func runGroupRun(ctx context.Context, f *Factory, db store.Store, opts *historyO
 	if db == nil {
 		return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("no run of run group %q is recorded: the history database does not exist yet", opts.RunGroup)}
 	}
-	parts, err := runGroupParts(ctx, db, opts.RunGroup)
+	parts, err := rungroup.Parts(ctx, db, opts.RunGroup)
 	if err != nil {
 		return fmt.Errorf("read run group %s from %s: %w", opts.RunGroup, db.Path(), err)
 	}

@@ -270,7 +270,7 @@ minimum recovery window, exemptions), estimates the cost, and keeps a history.`,
 			_ = c.RegisterFlagCompletionFunc("tier", completeTiers)
 		}
 	}
-	root.AddCommand(audit, history, enable, restore, drill, newIACCmd(f), guardrails, newIAMPolicyCmd(f), newVersionCmd(f),
+	root.AddCommand(audit, history, newReportCmd(f, g), enable, restore, drill, newIACCmd(f), guardrails, newIAMPolicyCmd(f), newVersionCmd(f),
 		newMergeCmd(f), handleEvent, lambda, newDeployCmd(f))
 	return root
 }

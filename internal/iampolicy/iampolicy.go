@@ -62,8 +62,11 @@ func statements(command, roleName, partition string) ([]Statement, error) {
 	case "audit":
 		// audit --source config:AGGREGATOR reads the aggregator (one query,
 		// from the account that owns it); only audit has that flag.
+		// audit --cost-explorer reads last month's spend (Cost Explorer has
+		// no resource-level permissions: Resource must be "*").
 		return append(audit, Statement{Sid: "PitrguardConfigInventory", Effect: "Allow",
-			Resource: "arn:" + partition + ":config:*:*:config-aggregator/*", Action: []string{"config:SelectAggregateResourceConfig"}}), nil
+			Resource: "arn:" + partition + ":config:*:*:config-aggregator/*", Action: []string{"config:SelectAggregateResourceConfig"}},
+			Statement{Sid: "PitrguardCostExplorer", Effect: "Allow", Resource: "*", Action: []string{"ce:GetCostAndUsage"}}), nil
 	case "enable":
 		return append(audit, Statement{Sid: "PitrguardEnablePITR", Effect: "Allow", Resource: tables,
 			Action: []string{"dynamodb:UpdateContinuousBackups"}}), nil

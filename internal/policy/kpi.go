@@ -16,6 +16,15 @@ type Summary struct {
 	GapMonthlyCostUSD  float64                 `json:"gap_monthly_cost_usd"`
 	PITRMonthlyCostUSD float64                 `json:"pitr_monthly_cost_usd"`
 	CoverageComplete   bool                    `json:"coverage_complete"`
+	// Actual spend from Cost Explorer (audit --cost-explorer), for the last
+	// full month (SpendMonth, e.g. 2026-10): all of DynamoDB, its PITR storage
+	// and its backup storage, and (PITR + backup) ÷ DynamoDB. null when not
+	// measured (no --cost-explorer, or the query failed: see errors).
+	SpendMonth          string   `json:"spend_month,omitempty"`
+	DynamoDBSpendUSD    *float64 `json:"dynamodb_spend_usd"`
+	PITRSpendUSD        *float64 `json:"pitr_spend_usd"`
+	BackupSpendUSD      *float64 `json:"backup_spend_usd"`
+	ResilienceCostShare *float64 `json:"resilience_cost_share"`
 }
 
 // TierSummary is the KPI breakdown of one tier.

@@ -50,8 +50,11 @@ type ApplyOptions struct {
 	Journal func(JournalEntry)
 	// Done is told about each finished action (progress).
 	Done func(Action)
-	// Now is the clock.
+	// Now is the clock of waits and deadlines.
 	Now func() time.Time
+	// Stamp gives the journal's times (nil: Now). The run's clock, which a
+	// test may fix, while waits run on the wall clock.
+	Stamp func() time.Time
 }
 
 // Clients returns a TableWriter for an account-region.
@@ -71,6 +74,9 @@ func Apply(ctx context.Context, p *Plan, clients Clients, o ApplyOptions) {
 	}
 	if o.Now == nil {
 		o.Now = time.Now
+	}
+	if o.Stamp == nil {
+		o.Stamp = o.Now
 	}
 	if o.Concurrency <= 0 {
 		o.Concurrency = 8
@@ -93,7 +99,7 @@ func Apply(ctx context.Context, p *Plan, clients Clients, o ApplyOptions) {
 			before, after := applyOne(ctx, a, clients, o)
 			if o.Journal != nil && a.Result != NotStarted {
 				mu.Lock()
-				o.Journal(JournalEntry{At: o.Now().UTC(), Action: *a, Before: before, After: after})
+				o.Journal(JournalEntry{At: o.Stamp().UTC(), Action: *a, Before: before, After: after})
 				mu.Unlock()
 			}
 			if o.Done != nil {

@@ -85,7 +85,7 @@ func Run(ctx context.Context, o RunOptions, d RunDeps) (*Plan, error) {
 			return p, err
 		}
 	}
-	Apply(ctx, p, d.Clients, ApplyOptions{Wait: o.Wait, Concurrency: o.Concurrency, Now: time.Now, Journal: d.Journal, Done: d.Done})
+	Apply(ctx, p, d.Clients, ApplyOptions{Wait: o.Wait, Concurrency: o.Concurrency, Now: time.Now, Stamp: o.Now, Journal: d.Journal, Done: d.Done})
 	return p, nil
 }
 

@@ -287,6 +287,14 @@ func WriteAuditSummary(w io.Writer, a *Audit) {
 	}
 	fmt.Fprintf(w, "Critical tables without PITR (snapshot gap): %d\n", s.SnapshotGapTables)
 	fmt.Fprintf(w, "Cost to close PITR gaps: $%.2f/month  (PITR now: $%.2f/month)\n", s.GapMonthlyCostUSD, s.PITRMonthlyCostUSD)
+	if s.DynamoDBSpendUSD != nil {
+		share := "n/a (no DynamoDB spend)"
+		if s.ResilienceCostShare != nil {
+			share = fmt.Sprintf("%.1f%%", *s.ResilienceCostShare*100)
+		}
+		fmt.Fprintf(w, "Spend in %s (Cost Explorer): DynamoDB $%.2f, PITR $%.2f, backup $%.2f; resilience share %s\n",
+			s.SpendMonth, *s.DynamoDBSpendUSD, *s.PITRSpendUSD, *s.BackupSpendUSD, share)
+	}
 	if s.CoverageComplete {
 		fmt.Fprintf(w, "Coverage: complete (%s, %s)\n", plural(a.Run.Accounts, "account"), plural(a.Run.Targets, "account-region"))
 	} else {

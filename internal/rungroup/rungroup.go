@@ -170,6 +170,12 @@ func addSummary(s *policy.Summary, x policy.Summary) {
 	s.Unknown += x.Unknown
 	s.Skipped += x.Skipped
 	s.SnapshotGapTables += x.SnapshotGapTables
+	// Spend is the organization's (Cost Explorer answers for the payer
+	// account), the same in every shard that measured it: taken once.
+	if s.DynamoDBSpendUSD == nil && x.DynamoDBSpendUSD != nil {
+		s.SpendMonth, s.DynamoDBSpendUSD, s.PITRSpendUSD, s.BackupSpendUSD, s.ResilienceCostShare =
+			x.SpendMonth, x.DynamoDBSpendUSD, x.PITRSpendUSD, x.BackupSpendUSD, x.ResilienceCostShare
+	}
 	for _, name := range slices.Sorted(maps.Keys(x.ByTier)) {
 		t := x.ByTier[name]
 		acc := s.ByTier[name]

@@ -31,6 +31,9 @@ const (
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	eventActionsSQL = `SELECT event_id, at, event_name, actor, account, region, table_name, action, result, before, after, message
 		FROM event_actions WHERE event_id = ? ORDER BY at, id`
+	// Times are stored fixed-width (formatTime), so they compare as text.
+	eventActionsBetweenSQL = `SELECT event_id, at, event_name, actor, account, region, table_name, action, result, before, after, message
+		FROM event_actions WHERE at >= ? AND at <= ? ORDER BY at, id`
 	notificationSentSQL     = `SELECT sent_at FROM notifications_sent WHERE dedup_key = ? AND channel = ?`
 	markNotificationSentSQL = `INSERT INTO notifications_sent (dedup_key, channel, sent_at) VALUES (?, ?, ?)
 		ON CONFLICT (dedup_key, channel) DO UPDATE SET sent_at = excluded.sent_at`
@@ -85,6 +88,17 @@ func (s *SQLite) EventActions(ctx context.Context, eventID string) ([]EventActio
 	return scanEventActions(rows)
 }
 
+// EventActionsBetween returns what the event handler did from from to to
+// (both included), oldest first: the changes section of the evidence report.
+func (s *SQLite) EventActionsBetween(ctx context.Context, from, to time.Time) ([]EventAction, error) {
+	rows, err := s.db.QueryContext(ctx, eventActionsBetweenSQL, formatTime(from), formatTime(to))
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return scanEventActions(rows)
+}
+
 // NotificationSent reports whether a message with key went to channel at or after since.
 func (s *SQLite) NotificationSent(ctx context.Context, key, channel string, since time.Time) (bool, error) {
 	var at string
@@ -113,6 +127,17 @@ func (s *Postgres) AddEventAction(ctx context.Context, e EventAction) error {
 // EventActions returns the journal of one event, oldest first.
 func (s *Postgres) EventActions(ctx context.Context, eventID string) ([]EventAction, error) {
 	rows, err := s.pool.Query(ctx, pgPlaceholders(eventActionsSQL), eventID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	return scanEventActions(rows)
+}
+
+// EventActionsBetween returns what the event handler did from from to to
+// (both included), oldest first.
+func (s *Postgres) EventActionsBetween(ctx context.Context, from, to time.Time) ([]EventAction, error) {
+	rows, err := s.pool.Query(ctx, pgPlaceholders(eventActionsBetweenSQL), formatTime(from), formatTime(to))
 	if err != nil {
 		return nil, err
 	}

@@ -75,6 +75,9 @@ type Store interface {
 	AddEventAction(ctx context.Context, e EventAction) error
 	// EventActions returns the journal of one event, oldest first.
 	EventActions(ctx context.Context, eventID string) ([]EventAction, error)
+	// EventActionsBetween returns every handled event's actions from from to
+	// to (both included), oldest first.
+	EventActionsBetween(ctx context.Context, from, to time.Time) ([]EventAction, error)
 	// NotificationSent reports whether a message with key went to channel at or after since.
 	NotificationSent(ctx context.Context, key, channel string, since time.Time) (bool, error)
 	// MarkNotificationSent records that a message with key went to channel at at.
