@@ -2,9 +2,6 @@ package cli
 
 import (
 	"github.com/pitrguard/pitrguard/internal/audit"
-	"github.com/pitrguard/pitrguard/internal/model"
-	"github.com/pitrguard/pitrguard/internal/policy"
-	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/store"
 )
 
@@ -42,40 +39,4 @@ func factsOf(e audit.Entry) store.Facts {
 		f.Exemption = &store.FactsExemption{Pattern: x.Pattern, Reason: x.Reason, Owner: x.Owner, Expires: x.Expires, Expired: x.Expired}
 	}
 	return f
-}
-
-// tableResultOf rebuilds the audit's JSON row from stored facts.
-func tableResultOf(f *store.Facts) report.TableResult {
-	r := report.TableResult{
-		Account: f.Account, Region: f.Region, Name: f.Name, ARN: f.ARN, Status: f.Status, Tier: f.Tier, Owner: f.Owner,
-		Tags: f.Tags, SizeBytes: f.SizeBytes, LSISizeBytes: f.LSISizeBytes, GSISizeBytes: f.GSISizeBytes, ItemCount: f.ItemCount,
-		BillingMode: f.BillingMode, TableClass: f.TableClass, DeletionProtection: f.DeletionProtection,
-		PITR: report.PITRResult{Status: f.PITR.Status, RecoveryPeriodDays: f.PITR.RecoveryPeriodDays,
-			EarliestRestorable: f.PITR.EarliestRestorable, LatestRestorable: f.PITR.LatestRestorable, RestorableDays: f.PITR.RestorableDays},
-		Verdict: model.Verdict(f.Verdict), Notes: f.Notes, PITRMonthlyCostUSD: f.PITRMonthlyCostUSD, CostEstimated: f.CostEstimated,
-		Source: f.Source, SourceAgeSeconds: f.SourceAgeSeconds, SourceReason: f.SourceReason,
-		Replicas: []model.Replica{}, Reasons: []model.Reason{},
-	}
-	if r.Source == "" {
-		r.Source = model.SourceLive // written before the Config fast path: every table was read live
-	}
-	if r.Tags == nil {
-		r.Tags = map[string]string{}
-	}
-	if r.Notes == nil {
-		r.Notes = []string{}
-	}
-	for _, rp := range f.Replicas {
-		r.Replicas = append(r.Replicas, model.Replica{Region: rp.Region, Status: rp.Status})
-	}
-	if f.Stream != nil {
-		r.Stream = &model.Stream{Enabled: f.Stream.Enabled, ViewType: f.Stream.ViewType}
-	}
-	for _, re := range f.Reasons {
-		r.Reasons = append(r.Reasons, model.Reason(re))
-	}
-	if x := f.Exemption; x != nil {
-		r.Exemption = &policy.AppliedExemption{Pattern: x.Pattern, Reason: x.Reason, Owner: x.Owner, Expires: x.Expires, Expired: x.Expired}
-	}
-	return r
 }

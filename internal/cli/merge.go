@@ -6,16 +6,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"os"
-	"slices"
 
 	"github.com/spf13/cobra"
 
-	"github.com/pitrguard/pitrguard/internal/model"
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/rungroup"
-	"github.com/pitrguard/pitrguard/internal/store"
 )
 
 type mergeOptions struct {
@@ -124,67 +120,4 @@ func writeMerged(f *Factory, format, output string, allowPartial bool, a *report
 		return &ExitError{Code: ExitFailure, Err: errors.New(msg + "; pass --allow-partial to exit 0 anyway")}
 	}
 	return nil
-}
-
-// runGroupParts rebuilds each shard's report from the history: for every
-// shard index the newest completed run (a retried pod records a second run
-// with the same index), else the newest run at all.
-func runGroupParts(ctx context.Context, db store.Store, group string) ([]rungroup.Part, error) {
-	runs, err := db.RunGroup(ctx, group)
-	if err != nil {
-		return nil, err
-	}
-	best := map[int]store.Run{}
-	for _, r := range runs { // oldest first
-		prev, ok := best[r.Shard]
-		if !ok || r.Status == store.StatusCompleted || prev.Status != store.StatusCompleted {
-			best[r.Shard] = r
-		}
-	}
-	var parts []rungroup.Part
-	for _, k := range slices.Sorted(maps.Keys(best)) {
-		r := best[k]
-		a, err := auditFromRun(ctx, db, r)
-		if err != nil {
-			return nil, err
-		}
-		parts = append(parts, rungroup.Part{Source: fmt.Sprintf("run %d", r.ID), Audit: a, Status: r.Status})
-	}
-	return parts, nil
-}
-
-// auditFromRun rebuilds the audit envelope of one recorded run.
-func auditFromRun(ctx context.Context, db store.Store, r store.Run) (*report.Audit, error) {
-	a := &report.Audit{SchemaVersion: report.SchemaVersion, GeneratedAt: rungroup.GeneratedAt(r.StartedAt),
-		Tables: []report.TableResult{}}
-	if err := json.Unmarshal(r.Summary, &a.Summary); err != nil {
-		return nil, fmt.Errorf("run %d: stored summary: %w", r.ID, err)
-	}
-	if err := json.Unmarshal(r.Errors, &a.Errors); err != nil {
-		return nil, fmt.Errorf("run %d: stored errors: %w", r.ID, err)
-	}
-	if len(r.Info) > 0 {
-		if err := json.Unmarshal(r.Info, &a.Run); err != nil {
-			return nil, fmt.Errorf("run %d: stored run information: %w", r.ID, err)
-		}
-	}
-	a.Run.ID, a.Run.RunGroup, a.Run.Shard, a.Run.Shards = r.ID, r.RunGroup, r.Shard, r.Shards
-	if a.Run.Caller == "" {
-		a.Run.Caller = r.Caller
-	}
-	recs, err := db.Tables(ctx, r.ID)
-	if err != nil {
-		return nil, err
-	}
-	for _, rec := range recs {
-		facts, err := rec.Snapshot()
-		if err != nil {
-			return nil, fmt.Errorf("run %d, table %s/%s/%s: %w", r.ID, rec.Account, rec.Region, rec.Name, err)
-		}
-		a.Tables = append(a.Tables, tableResultOf(facts))
-	}
-	if a.Errors == nil {
-		a.Errors = []model.ScanError{}
-	}
-	return a, nil
 }
