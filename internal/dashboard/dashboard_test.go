@@ -185,6 +185,8 @@ func checkPages(t *testing.T, db store.Store) {
 		{"q=analytics", []string{"events"}},
 		{"q=no-such-table", []string{}},
 		{"owner=nobody", []string{}},
+		{"owner=-", []string{"sessions", "cache"}},
+		{"owner=-&tier=critical", []string{"sessions"}},
 	} {
 		code, body, _ := get(t, srv, http.MethodGet, "/tables?"+tc.query)
 		if code != http.StatusOK {
@@ -196,6 +198,9 @@ func checkPages(t *testing.T, db store.Store) {
 		}
 		if !strings.Contains(body, fmt.Sprintf(`data-matched="%d"`, len(tc.want))) {
 			t.Errorf("/tables?%s: the count does not say %d", tc.query, len(tc.want))
+		}
+		if tc.query == "" && strings.Contains(body, " selected") {
+			t.Errorf("/tables without a filter preselects one")
 		}
 		if strings.Contains(body, "brand-new") {
 			t.Errorf("/tables?%s lists a table of the audit still running", tc.query)
@@ -456,5 +461,30 @@ func TestParseAddress(t *testing.T) {
 	}
 	if !tokenMatches("abc", "abc") || tokenMatches("abc", "abd") || tokenMatches("", "abc") || tokenMatches("abcd", "abc") {
 		t.Errorf("tokenMatches")
+	}
+}
+
+func TestSize(t *testing.T) {
+	for b, want := range map[int64]string{0: "0 B", 1023: "1023 B", 1536: "1.5 KiB", 1 << 30: "1.0 GiB", 5 << 40: "5.0 TiB"} {
+		if got := size(b); got != want {
+			t.Errorf("size(%d) = %q, want %q", b, got, want)
+		}
+	}
+}
+
+// A history that cannot be read fails the scrape (Prometheus records up == 0)
+// and the health check, and the pages say so: no stale or invented values.
+func TestUnreadableStore(t *testing.T) {
+	db := openSQLite(t)
+	recordHistory(t, db)
+	srv := startSite(t, db, "")
+	scrape(t, srv) // the latest audit is read (and kept)
+	db.Close()
+	for path, want := range map[string]int{"/metrics": http.StatusInternalServerError, "/healthz": http.StatusServiceUnavailable,
+		"/": http.StatusInternalServerError, "/tables": http.StatusInternalServerError, "/drills": http.StatusInternalServerError,
+		"/journal": http.StatusInternalServerError, "/tables/111111111111/us-east-1/orders": http.StatusInternalServerError} {
+		if code, body, _ := get(t, srv, http.MethodGet, path); code != want || strings.Contains(body, "pitrguard_compliance_rate") {
+			t.Errorf("GET %s on a closed store: %d, want %d\n%s", path, code, want, body)
+		}
 	}
 }

@@ -71,7 +71,22 @@ var funcs = template.FuncMap{
 		}
 		return strings.Join(s, ", ")
 	},
-	"opt": func(v *float64) float64 { return *v },
+	"opt":  func(v *float64) float64 { return *v },
+	"size": size,
+}
+
+// size is a byte count in IEC units (1.5 GiB).
+func size(b int64) string {
+	const unit = 1024
+	if b < unit {
+		return strconv.FormatInt(b, 10) + " B"
+	}
+	div, exp := int64(unit), 0
+	for n := b / unit; n >= unit && exp < 5; n /= unit {
+		div *= unit
+		exp++
+	}
+	return strconv.FormatFloat(float64(b)/float64(div), 'f', 1, 64) + " " + string("KMGTPE"[exp]) + "iB"
 }
 
 func tableURL(account, region, name string) string {
@@ -209,6 +224,9 @@ func (s *site) overview(w http.ResponseWriter, r *http.Request) {
 	s.render(w, r, http.StatusOK, "overview", "Overview", p)
 }
 
+// noOwner is the owner filter's value for tables without an owner.
+const noOwner = "-"
+
 // filter is the query of /tables.
 type filter struct {
 	Verdict, Tier, Account, Owner, Q string
@@ -250,7 +268,8 @@ func (f filter) match(t *report.TableResult) bool {
 	case f.Verdict != "" && string(t.Verdict) != f.Verdict,
 		f.Tier != "" && t.Tier != f.Tier,
 		f.Account != "" && t.Account != f.Account,
-		f.Owner != "" && t.Owner != f.Owner:
+		f.Owner == noOwner && t.Owner != "",
+		f.Owner != "" && f.Owner != noOwner && t.Owner != f.Owner:
 		return false
 	case f.Q == "":
 		return true
@@ -289,6 +308,7 @@ type tablesPage struct {
 	Tiers, Accounts, Owners  []string
 	Rows                     []report.TableResult
 	Matched, Total           int
+	NoOwner                  string
 	First, Last              int
 	PrevURL, NextURL, AllURL string
 }
@@ -304,7 +324,7 @@ func (s *site) tables(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	p := tablesPage{Latest: l, Filter: f, AllURL: "/tables"}
+	p := tablesPage{Latest: l, Filter: f, AllURL: "/tables", NoOwner: noOwner}
 	for _, v := range verdicts {
 		p.Verdicts = append(p.Verdicts, string(v))
 	}
