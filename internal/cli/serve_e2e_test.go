@@ -23,6 +23,7 @@ import (
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/store"
 	"github.com/pitrguard/pitrguard/internal/testaws"
+	"github.com/pitrguard/pitrguard/internal/testpg"
 	"github.com/pitrguard/pitrguard/internal/testprom"
 )
 
@@ -380,5 +381,34 @@ func TestServeErrors(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "missing.db")); !os.IsNotExist(err) {
 		t.Errorf("serve created the missing database: %v", err)
+	}
+}
+
+// The real command on a PostgreSQL history: an empty database exits 5, and
+// after an audit the pages answer and /metrics equals the audit's JSON.
+func TestServeOnPostgres(t *testing.T) {
+	e := newEnv(t, 0)
+	e.tables(t, mgmt, "us-east-1",
+		testaws.TableSpec{Name: "orders", Tags: map[string]string{"env": "prod", "owner": "payments"}, PITR: true, RecoveryDays: 35},
+		testaws.TableSpec{Name: "sessions", Tags: map[string]string{"env": "prod"}},
+		testaws.TableSpec{Name: "tmp-import"})
+	pg := testpg.StartT(t)
+	url := pg.DatabaseT(t)
+	if r := runServe(t, "--db", url); r.code != ExitNoMatch || !strings.Contains(r.errOut, "no history database") {
+		t.Errorf("empty PostgreSQL database: exit %d\n%s", r.code, r.errOut)
+	}
+	r := e.runDB(t, url, nil, "audit", "--regions", "us-east-1", "--config", "testdata/policy.yaml", "--format", "json")
+	if r.code != ExitOK {
+		t.Fatalf("audit: exit %d\n%s", r.code, r.errOut)
+	}
+	a := r.audit(t)
+	s := startServe(t, "--listen", "127.0.0.1:0", "--db", url)
+	want := wantMetrics(a)
+	want[`pitrguard_drills{result="passed"}`], want[`pitrguard_drills{result="failed"}`] = 0, 0
+	checkSamples(t, "postgres", want, s.metrics(t))
+	for _, p := range []string{"/", "/tables", "/tables?verdict=non_compliant&q=sess", "/tables/" + mgmt + "/us-east-1/sessions", "/drills", "/journal", "/healthz"} {
+		if code, body := s.get(t, p); code != http.StatusOK || (strings.HasPrefix(p, "/tables") && !strings.Contains(body, "sessions")) {
+			t.Errorf("GET %s: %d", p, code)
+		}
 	}
 }
