@@ -23,8 +23,8 @@ import (
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/store"
 	"github.com/pitrguard/pitrguard/internal/testaws"
+	"github.com/pitrguard/pitrguard/internal/testhttp"
 	"github.com/pitrguard/pitrguard/internal/testpg"
-	"github.com/pitrguard/pitrguard/internal/testprom"
 )
 
 // served is a `pitrguard serve` running in-process on a real listener.
@@ -105,43 +105,20 @@ func (s *served) stop(t *testing.T) {
 
 func (s *served) get(t *testing.T, path string, header ...string) (int, string) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, s.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b)
+	code, body, _ := testhttp.Do(t, http.DefaultClient, http.MethodGet, s.URL+path, header...)
+	return code, body
 }
 
-func (s *served) metrics(t *testing.T) testprom.Samples {
+func (s *served) metrics(t *testing.T) testhttp.Samples {
 	t.Helper()
-	code, body := s.get(t, "/metrics")
-	if code != http.StatusOK {
-		t.Fatalf("/metrics: %d\n%s", code, body)
-	}
-	m, err := testprom.Parse(strings.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return m.WithPrefix("pitrguard_")
+	return testhttp.Scrape(t, http.DefaultClient, s.URL+"/metrics", "pitrguard_")
 }
 
 // wantMetrics is what /metrics must say after audit a, from the audit's own
 // JSON: its summary, and its tables counted by tier and verdict.
-func wantMetrics(a *report.Audit) testprom.Samples {
+func wantMetrics(a *report.Audit) testhttp.Samples {
 	s := a.Summary
-	want := testprom.Samples{
+	want := testhttp.Samples{
 		`pitrguard_compliance_rate{tier="all"}`:   s.ComplianceRate,
 		`pitrguard_snapshot_gap_tables`:           float64(s.SnapshotGapTables),
 		`pitrguard_snapshot_gap_monthly_cost_usd`: s.GapMonthlyCostUSD,
@@ -154,7 +131,7 @@ func wantMetrics(a *report.Audit) testprom.Samples {
 		want[`pitrguard_last_audit_coverage_complete`] = 1
 	}
 	for tier, ts := range s.ByTier {
-		want[testprom.Key("pitrguard_compliance_rate", map[string]string{"tier": tier})] = ts.ComplianceRate
+		want[testhttp.Key("pitrguard_compliance_rate", map[string]string{"tier": tier})] = ts.ComplianceRate
 	}
 	tiers := map[string]bool{}
 	for _, t := range a.Tables {
@@ -168,7 +145,7 @@ func wantMetrics(a *report.Audit) testprom.Samples {
 					n++
 				}
 			}
-			want[testprom.Key("pitrguard_tables", map[string]string{"tier": tier, "verdict": strings.ToLower(v)})] = float64(n)
+			want[testhttp.Key("pitrguard_tables", map[string]string{"tier": tier, "verdict": strings.ToLower(v)})] = float64(n)
 		}
 	}
 	return want
@@ -261,7 +238,7 @@ func TestServeMetricsMatchTheLatestAudit(t *testing.T) {
 
 // checkSamples compares a scrape with what it must say, series by series:
 // nothing missing, nothing more, every value equal.
-func checkSamples(t *testing.T, what string, want, got testprom.Samples) {
+func checkSamples(t *testing.T, what string, want, got testhttp.Samples) {
 	t.Helper()
 	for _, k := range slices.Sorted(maps.Keys(want)) {
 		if v, ok := got[k]; !ok || v != want[k] {

@@ -16,8 +16,8 @@ import (
 	"github.com/pitrguard/pitrguard/internal/model"
 	"github.com/pitrguard/pitrguard/internal/policy"
 	"github.com/pitrguard/pitrguard/internal/store"
+	"github.com/pitrguard/pitrguard/internal/testhttp"
 	"github.com/pitrguard/pitrguard/internal/testpg"
-	"github.com/pitrguard/pitrguard/internal/testprom"
 )
 
 const (
@@ -340,13 +340,13 @@ func TestMetricsFollowTheStore(t *testing.T) {
 	db := openSQLite(t)
 	srv := startSite(t, db, "")
 	m := scrape(t, srv)
-	if diff := cmp.Diff(testprom.Samples{`pitrguard_drills{result="passed"}`: 0, `pitrguard_drills{result="failed"}`: 0}, m); diff != "" {
+	if diff := cmp.Diff(testhttp.Samples{`pitrguard_drills{result="passed"}`: 0, `pitrguard_drills{result="failed"}`: 0}, m); diff != "" {
 		t.Errorf("before any audit (-want +got):\n%s", diff)
 	}
 
 	_, sum := recordHistory(t, db)
 	m = scrape(t, srv)
-	want := testprom.Samples{
+	want := testhttp.Samples{
 		`pitrguard_compliance_rate{tier="all"}`: sum.ComplianceRate, `pitrguard_compliance_rate{tier="critical"}`: sum.ByTier["critical"].ComplianceRate,
 		`pitrguard_compliance_rate{tier="standard"}`: 0.5, `pitrguard_compliance_rate{tier="ephemeral"}`: 1,
 		`pitrguard_snapshot_gap_tables`: 1, `pitrguard_snapshot_gap_monthly_cost_usd`: sum.GapMonthlyCostUSD,
@@ -362,7 +362,7 @@ func TestMetricsFollowTheStore(t *testing.T) {
 	for _, tier := range []string{"critical", "standard", "ephemeral"} {
 		for _, v := range verdicts {
 			lv := strings.ToLower(string(v))
-			want[testprom.Key("pitrguard_tables", map[string]string{"tier": tier, "verdict": lv})] = float64(counts[[2]string{tier, lv}])
+			want[testhttp.Key("pitrguard_tables", map[string]string{"tier": tier, "verdict": lv})] = float64(counts[[2]string{tier, lv}])
 		}
 	}
 	if diff := cmp.Diff(want, m); diff != "" {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	"maps"
 	"net/http"
@@ -19,7 +18,7 @@ import (
 	"github.com/pitrguard/pitrguard/internal/policy"
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/store"
-	"github.com/pitrguard/pitrguard/internal/testprom"
+	"github.com/pitrguard/pitrguard/internal/testhttp"
 )
 
 // now is the clock of the dashboard tests.
@@ -167,38 +166,14 @@ func (l testLog) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
-// get fetches a path and returns the status and body.
+// get fetches a path and returns the status, body and headers.
 func get(t *testing.T, srv *httptest.Server, method, path string, header ...string) (int, string, http.Header) {
 	t.Helper()
-	req, err := http.NewRequest(method, srv.URL+path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := srv.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return resp.StatusCode, string(b), resp.Header
+	return testhttp.Do(t, srv.Client(), method, srv.URL+path, header...)
 }
 
 // scrape reads /metrics.
-func scrape(t *testing.T, srv *httptest.Server) testprom.Samples {
+func scrape(t *testing.T, srv *httptest.Server) testhttp.Samples {
 	t.Helper()
-	code, body, _ := get(t, srv, http.MethodGet, "/metrics")
-	if code != http.StatusOK {
-		t.Fatalf("/metrics: %d\n%s", code, body)
-	}
-	s, err := testprom.Parse(strings.NewReader(body))
-	if err != nil {
-		t.Fatalf("%v\n%s", err, body)
-	}
-	return s.WithPrefix("pitrguard_")
+	return testhttp.Scrape(t, srv.Client(), srv.URL+"/metrics", "pitrguard_")
 }

@@ -411,26 +411,21 @@ func (s *site) table(w http.ResponseWriter, r *http.Request) {
 		}
 		p.History = append(p.History, row)
 	}
+	// Drills and changes of the table among the most recent ones.
 	ds, err := s.db.Drills(ctx, tableLookBack)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	for _, d := range ds {
-		if d.Account == p.Account && d.Region == p.Region && d.Table == p.Name {
-			p.Drills = append(p.Drills, d)
-		}
-	}
+	p.Drills = slices.DeleteFunc(ds, func(d store.Drill) bool { return d.Account != p.Account || d.Region != p.Region || d.Table != p.Name })
 	js, err := s.db.Journal(ctx, 0, tableLookBack)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	for _, j := range js {
-		if j.Account == p.Account && j.Region == p.Region && j.Table == p.Name {
-			p.Journal = append(p.Journal, j)
-		}
-	}
+	p.Journal = slices.DeleteFunc(js, func(j store.JournalEntry) bool {
+		return j.Account != p.Account || j.Region != p.Region || j.Table != p.Name
+	})
 	s.render(w, r, http.StatusOK, "table", p.Name, p)
 }
 

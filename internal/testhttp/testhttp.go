@@ -1,13 +1,16 @@
-// Package testprom reads the Prometheus text format for tests, with the
-// parser Prometheus itself uses (github.com/prometheus/common/expfmt).
-package testprom
+// Package testhttp makes HTTP requests for tests and reads the Prometheus
+// text format with the parser Prometheus itself uses
+// (github.com/prometheus/common/expfmt).
+package testhttp
 
 import (
 	"fmt"
 	"io"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
+	"testing"
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
@@ -83,4 +86,42 @@ func (s Samples) WithPrefix(prefix string) Samples {
 		}
 	}
 	return out
+}
+
+// Do sends a request without a body, with headers given as pairs
+// ("Authorization", "Bearer x", …), and returns the status, body and headers.
+func Do(t testing.TB, client *http.Client, method, url string, header ...string) (int, string, http.Header) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, string(b), resp.Header
+}
+
+// Scrape GETs a /metrics URL and returns its samples whose names start with
+// prefix; the test fails unless the answer is 200 in the text format.
+func Scrape(t testing.TB, client *http.Client, url, prefix string, header ...string) Samples {
+	t.Helper()
+	code, body, _ := Do(t, client, http.MethodGet, url, header...)
+	if code != http.StatusOK {
+		t.Fatalf("GET %s: %d\n%s", url, code, body)
+	}
+	s, err := Parse(strings.NewReader(body))
+	if err != nil {
+		t.Fatalf("GET %s: %v\n%s", url, err, body)
+	}
+	return s.WithPrefix(prefix)
 }
