@@ -27,34 +27,27 @@ var templateFS embed.FS
 
 // Page sizes and history depths.
 const (
-	pageSize       = 500 // table rows per page of /tables
-	recentRuns     = 15  // runs on the overview
-	tableHistory   = 100 // audits of one table on its page
-	listLimit      = 200 // drills, journal entries
-	tableLookBack  = 1000
-	maxErrorsShown = 50
+	pageSize       = 500  // table rows per page of /tables
+	recentRuns     = 15   // runs on the overview
+	tableHistory   = 100  // audits of one table on its page
+	listLimit      = 200  // drills, journal entries
+	tableLookBack  = 1000 // recent drills and changes searched for one table's
+	maxErrorsShown = 50   // audit errors on the overview
 )
 
 // pageNames are the templates, each rendered inside layout.html.
 var pageNames = []string{"overview", "tables", "table", "drills", "journal", "error"}
 
 var funcs = template.FuncMap{
-	"pct": func(rate float64) string { return strconv.FormatFloat(rate*100, 'f', 1, 64) + "%" },
-	"usd": func(v float64) string { return "$" + strconv.FormatFloat(v, 'f', 2, 64) },
-	"secs": func(v float64) string {
-		return strconv.FormatFloat(v, 'f', 1, 64) + " s"
-	},
-	"when": func(t time.Time) string {
-		if t.IsZero() {
-			return "-"
-		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
-	},
+	"pct":  func(rate float64) string { return strconv.FormatFloat(rate*100, 'f', 1, 64) + "%" },
+	"usd":  func(v float64) string { return "$" + strconv.FormatFloat(v, 'f', 2, 64) },
+	"secs": func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + " s" },
+	"when": when,
 	"whenp": func(t *time.Time) string {
 		if t == nil {
 			return "-"
 		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		return when(*t)
 	},
 	"tableURL": tableURL,
 	"lower":    func(v any) string { return strings.ToLower(fmt.Sprint(v)) },
@@ -73,6 +66,13 @@ var funcs = template.FuncMap{
 	},
 	"opt":  func(v *float64) float64 { return *v },
 	"size": size,
+}
+
+func when(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05 UTC")
 }
 
 // size is a byte count in IEC units (1.5 GiB).
