@@ -12,7 +12,8 @@ const (
 	ExitUsage       = 2   // bad flags, arguments or configuration
 	ExitFindings    = 3   // --fail-on matched
 	ExitPending     = 4   // enable: some tables are pending
-	ExitNoMatch     = 5   // a selector (--table, --owner, --tier, ...) matched nothing
+	ExitNoMatch     = 5   // a selector (--table, --owner, --tier, ...) matched nothing; serve: no history database
+	ExitUnsafe      = 6   // refused as unsafe: serve on a non-loopback address without --auth-token-file
 	ExitInterrupted = 130 // Ctrl-C
 )
 

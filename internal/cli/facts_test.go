@@ -11,11 +11,11 @@ import (
 
 	"github.com/pitrguard/pitrguard/internal/audit"
 	"github.com/pitrguard/pitrguard/internal/config"
+	"github.com/pitrguard/pitrguard/internal/history"
 	"github.com/pitrguard/pitrguard/internal/model"
 	"github.com/pitrguard/pitrguard/internal/policy"
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/restore"
-	"github.com/pitrguard/pitrguard/internal/rungroup"
 	"github.com/pitrguard/pitrguard/internal/store"
 )
 
@@ -48,7 +48,7 @@ func TestFactsRebuildTheAuditRow(t *testing.T) {
 	if !f.Critical || !f.TagsKnown || !f.DescribeKnown || len(f.ReadErrors) != 1 {
 		t.Errorf("facts lost what restore and KPIs need: %+v", f)
 	}
-	if diff := cmp.Diff(e.Result, rungroup.TableResult(f)); diff != "" {
+	if diff := cmp.Diff(e.Result, history.TableResult(f)); diff != "" {
 		t.Errorf("rebuilt row (-audit +history):\n%s", diff)
 	}
 
@@ -69,7 +69,7 @@ func TestFactsRebuildTheAuditRow(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got := rungroup.TableResult(cf)
+		got := history.TableResult(cf)
 		if diff := cmp.Diff(c.Result, got); diff != "" || got.Source != tc.source || got.SourceAgeSeconds != tc.age.Seconds() || got.SourceReason != tc.reason {
 			t.Errorf("%s row (-audit +history):\n%s", tc.source, diff)
 		}

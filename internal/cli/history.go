@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pitrguard/pitrguard/internal/history"
 	"github.com/pitrguard/pitrguard/internal/policy"
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/rungroup"
@@ -178,7 +179,7 @@ func runGroupRun(ctx context.Context, f *Factory, db store.Store, opts *historyO
 	if db == nil {
 		return &ExitError{Code: ExitNoMatch, Err: fmt.Errorf("no run of run group %q is recorded: the history database does not exist yet", opts.RunGroup)}
 	}
-	parts, err := rungroup.Parts(ctx, db, opts.RunGroup)
+	parts, err := history.Parts(ctx, db, opts.RunGroup)
 	if err != nil {
 		return fmt.Errorf("read run group %s from %s: %w", opts.RunGroup, db.Path(), err)
 	}

@@ -271,7 +271,7 @@ minimum recovery window, exemptions), estimates the cost, and keeps a history.`,
 		}
 	}
 	root.AddCommand(audit, history, newReportCmd(f, g), enable, restore, drill, newIACCmd(f), guardrails, newIAMPolicyCmd(f), newVersionCmd(f),
-		newMergeCmd(f), handleEvent, lambda, newDeployCmd(f))
+		newMergeCmd(f), handleEvent, lambda, newDeployCmd(f), newServeCmd(f, g))
 	return root
 }
 

@@ -158,6 +158,20 @@ func duplicateTable(ts []report.TableResult) string {
 	return ""
 }
 
+// SumSummaries adds up the KPIs of shards (counts summed, rates recomputed,
+// costs summed and rounded to cents) with the given coverage. Merge computes
+// the costs from the tables instead; this is for a list of runs, where the
+// tables are not read.
+func SumSummaries(sums []policy.Summary, coverage bool) policy.Summary {
+	s := policy.Summary{ByTier: map[string]*policy.TierSummary{}}
+	for _, x := range sums {
+		addSummary(&s, x)
+		s.GapMonthlyCostUSD += x.GapMonthlyCostUSD
+		s.PITRMonthlyCostUSD += x.PITRMonthlyCostUSD
+	}
+	return finishSummary(s, coverage)
+}
+
 // addSummary adds a shard's counts: shards audit disjoint accounts, so every
 // count is a sum; rates are recomputed once at the end. (snapshot_gap_tables
 // needs the tier's criticality, which the rows do not carry, so it is summed

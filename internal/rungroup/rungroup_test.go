@@ -160,3 +160,26 @@ func TestMergeRefusesMismatchedShards(t *testing.T) {
 		}
 	}
 }
+
+// SumSummaries gives the counts and rates Merge gives, without the tables;
+// its costs are the shards' rounded totals summed.
+func TestSumSummaries(t *testing.T) {
+	a := shard(1, 2, "g", tr("111111111111", "a", model.NonCompliant, 0.004), tr("111111111111", "b", model.Compliant, 0))
+	b := shard(2, 2, "g", tr("222222222222", "c", model.NonCompliant, 0.004), tr("222222222222", "d", model.Compliant, 0))
+	m, err := Merge([]Part{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := SumSummaries([]policy.Summary{a.Audit.Summary, b.Audit.Summary}, true)
+	if m.Summary.GapMonthlyCostUSD != 0.01 {
+		t.Fatalf("merge: %+v", m.Summary)
+	}
+	want := m.Summary
+	want.GapMonthlyCostUSD = 0 // each shard rounded its 0.004 to 0.00; Merge sums the tables' 0.008
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("SumSummaries (-want +got):\n%s", diff)
+	}
+	if s := SumSummaries(nil, false); s.ComplianceRate != 1 || s.Tables != 0 || s.CoverageComplete || s.ByTier == nil {
+		t.Errorf("no shards: %+v", s)
+	}
+}

@@ -14,6 +14,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/pitrguard/pitrguard/internal/history"
 	"github.com/pitrguard/pitrguard/internal/policy"
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/rungroup"
@@ -22,7 +23,7 @@ import (
 
 // Reader is the part of the history database the trend reads.
 type Reader interface {
-	rungroup.Reader
+	history.Reader
 	Runs(ctx context.Context, kind string, limit int) ([]store.Run, error)
 }
 
@@ -45,15 +46,15 @@ type Audit struct {
 }
 
 // Report rebuilds the audit's full envelope (with its tables) from the history.
-func (a *Audit) Report(ctx context.Context, db rungroup.Reader) (*report.Audit, error) {
+func (a *Audit) Report(ctx context.Context, db history.Reader) (*report.Audit, error) {
 	if a.run != nil {
-		return rungroup.AuditOfRun(ctx, db, *a.run)
+		return history.AuditOfRun(ctx, db, *a.run)
 	}
 	return groupReport(ctx, db, a.RunGroup)
 }
 
-func groupReport(ctx context.Context, db rungroup.Reader, group string) (*report.Audit, error) {
-	parts, err := rungroup.Parts(ctx, db, group)
+func groupReport(ctx context.Context, db history.Reader, group string) (*report.Audit, error) {
+	parts, err := history.Parts(ctx, db, group)
 	if err != nil {
 		return nil, fmt.Errorf("read run group %s: %w", group, err)
 	}
