@@ -34,7 +34,13 @@ type Reader interface {
 	Tables(ctx context.Context, runID int64) ([]store.TableRecord, error)
 }
 
-var _ Reader = store.Store(nil)
+// Lister is Reader plus the list of recent runs (Recent, Latest).
+type Lister interface {
+	Reader
+	Runs(ctx context.Context, kind string, limit int) ([]store.Run, error)
+}
+
+var _ Lister = store.Store(nil)
 
 // KindAudit is the kind of the runs recorded by `pitrguard audit`.
 const KindAudit = "audit"
@@ -192,7 +198,7 @@ func (e *Entry) Shards() int {
 
 // Recent returns the most recent runs of kind ("" for every kind), newest
 // first, with the shards of a run group as one entry: at most limit entries.
-func Recent(ctx context.Context, db store.Store, kind string, limit int) ([]Entry, error) {
+func Recent(ctx context.Context, db Lister, kind string, limit int) ([]Entry, error) {
 	if limit < 1 {
 		return []Entry{}, nil
 	}
@@ -316,7 +322,7 @@ func LatestEntry(ctx context.Context, db store.Store) (*Entry, error) {
 
 // Load rebuilds the audit an entry stands for: the run's envelope, or the
 // run group's shards merged.
-func Load(ctx context.Context, db store.Store, e *Entry) (*report.Audit, error) {
+func Load(ctx context.Context, db Reader, e *Entry) (*report.Audit, error) {
 	if e.RunGroup == "" {
 		return AuditOfRun(ctx, db, e.Runs[0])
 	}

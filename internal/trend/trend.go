@@ -8,8 +8,6 @@ import (
 	"cmp"
 	"context"
 	"encoding/json"
-	"fmt"
-	"maps"
 	"math"
 	"slices"
 	"time"
@@ -17,20 +15,14 @@ import (
 	"github.com/pitrguard/pitrguard/internal/history"
 	"github.com/pitrguard/pitrguard/internal/policy"
 	"github.com/pitrguard/pitrguard/internal/report"
-	"github.com/pitrguard/pitrguard/internal/rungroup"
 	"github.com/pitrguard/pitrguard/internal/store"
 )
 
 // Reader is the part of the history database the trend reads.
-type Reader interface {
-	history.Reader
-	Runs(ctx context.Context, kind string, limit int) ([]store.Run, error)
-}
-
-var _ Reader = store.Store(nil)
+type Reader = history.Lister
 
 // Audit is one audit of the history: a single run, or the shards of a run
-// group taken together.
+// group taken together (history.Entry: the best run of each shard index).
 type Audit struct {
 	// At is when it started (a run group's earliest shard).
 	At time.Time
@@ -38,79 +30,37 @@ type Audit struct {
 	RunIDs   []int64
 	RunGroup string
 	Summary  policy.Summary
-	// Raw are the runs' stored summaries as written, for fields this
-	// version of the summary does not declare.
+	// Raw are the runs' stored summaries as written (in RunIDs order), for
+	// fields this version of the summary does not declare.
 	Raw []json.RawMessage
 
-	run *store.Run // a single run; nil for a run group
+	entry history.Entry
 }
 
 // Report rebuilds the audit's full envelope (with its tables) from the history.
 func (a *Audit) Report(ctx context.Context, db history.Reader) (*report.Audit, error) {
-	if a.run != nil {
-		return history.AuditOfRun(ctx, db, *a.run)
-	}
-	return groupReport(ctx, db, a.RunGroup)
+	return history.Load(ctx, db, &a.entry)
 }
 
-func groupReport(ctx context.Context, db history.Reader, group string) (*report.Audit, error) {
-	parts, err := history.Parts(ctx, db, group)
-	if err != nil {
-		return nil, fmt.Errorf("read run group %s: %w", group, err)
-	}
-	if len(parts) == 0 {
-		return nil, fmt.Errorf("run group %s has no runs", group)
-	}
-	return rungroup.Merge(parts)
-}
-
-// Audits returns the audits that started at or after from (zero: all), at
-// most limit of them (the newest; 0: no limit), oldest first. A run that
-// never finished (status running, not part of a run group) is left out: it
-// has no summary.
+// Audits returns the finished audits that started at or after from (zero:
+// all), at most limit of them (the newest; 0: no limit), oldest first. An
+// audit still running — a single run, or any shard of a run group — is
+// left out, as everywhere the history is read (history.Latest).
 func Audits(ctx context.Context, db Reader, from time.Time, limit int) ([]Audit, error) {
-	runs, err := db.Runs(ctx, "audit", math.MaxInt32)
+	es, err := history.Recent(ctx, db, history.KindAudit, math.MaxInt32)
 	if err != nil {
 		return nil, err
 	}
-	groups := map[string][]store.Run{}
 	var out []Audit
-	for i := range runs {
-		r := runs[i]
-		if r.RunGroup != "" {
-			groups[r.RunGroup] = append(groups[r.RunGroup], r)
+	for _, e := range es {
+		if e.Running() || e.StartedAt.Before(from) {
 			continue
 		}
-		if r.Status == store.StatusRunning || r.StartedAt.Before(from) {
-			continue
-		}
-		a := Audit{At: r.StartedAt, RunIDs: []int64{r.ID}, Raw: []json.RawMessage{r.Summary}, run: &r}
-		if err := json.Unmarshal(r.Summary, &a.Summary); err != nil {
-			return nil, fmt.Errorf("run %d: stored summary: %w", r.ID, err)
-		}
-		out = append(out, a)
-	}
-	for _, g := range slices.Sorted(maps.Keys(groups)) {
-		rs := groups[g]
-		a := Audit{At: rs[0].StartedAt, RunGroup: g}
-		for _, r := range rs {
-			a.At = minTime(a.At, r.StartedAt)
-		}
-		if a.At.Before(from) {
-			continue
-		}
-		m, err := groupReport(ctx, db, g)
-		if err != nil {
-			return nil, err
-		}
-		a.Summary = m.Summary
-		for _, r := range rs {
+		a := Audit{At: e.StartedAt, RunGroup: e.RunGroup, Summary: e.Summary, entry: e}
+		runs := slices.SortedFunc(slices.Values(e.Runs), func(x, y store.Run) int { return cmp.Compare(x.ID, y.ID) })
+		for _, r := range runs {
 			a.RunIDs = append(a.RunIDs, r.ID)
-		}
-		slices.Sort(a.RunIDs)
-		for _, id := range a.RunIDs {
-			i := slices.IndexFunc(rs, func(r store.Run) bool { return r.ID == id })
-			a.Raw = append(a.Raw, rs[i].Summary)
+			a.Raw = append(a.Raw, r.Summary)
 		}
 		out = append(out, a)
 	}
@@ -119,13 +69,6 @@ func Audits(ctx context.Context, db Reader, from time.Time, limit int) ([]Audit,
 		out = out[len(out)-limit:]
 	}
 	return out, nil
-}
-
-func minTime(a, b time.Time) time.Time {
-	if b.Before(a) {
-		return b
-	}
-	return a
 }
 
 // Point is one audit's KPIs, as charted.
