@@ -45,6 +45,9 @@ type Params struct {
 	// inventory/configsource.go); MaxStaleness bounds the age of an item used.
 	ConfigAggregator string
 	MaxStaleness     time.Duration
+	// BackupPointBudget bounds the ListRecoveryPointsByResource calls per
+	// account-region when a tier requires AWS Backup (0: none; see backup.go).
+	BackupPointBudget int
 }
 
 // Provider is what an audit needs from awsx.Provider.
@@ -102,8 +105,9 @@ func Run(ctx context.Context, p Provider, prm Params) *Result {
 		}
 	}
 	col := inventory.NewCollector(p, opts)
+	bk := newBackupStep(p, prm, ev) // nil, and no AWS Backup call, without a backup: policy
 	errs = append(errs, col.Collect(ctx, targets, func(t *model.Table) {
-		r := ev.Evaluate(t)
+		r := bk.apply(ctx, t, ev.Evaluate(t))
 		cost, est := prm.Prices.PITRMonthly(t.Region, t.BillableBytes())
 		if !t.DescribeKnown {
 			est = true

@@ -41,7 +41,53 @@ func factsOf(e audit.Entry) store.Facts {
 	if x := r.Exemption; x != nil {
 		f.Exemption = &store.FactsExemption{Pattern: x.Pattern, Reason: x.Reason, Owner: x.Owner, Expires: x.Expires, Expired: x.Expired}
 	}
+	f.Backup, f.RPOExposureHours = factsBackupOf(r.Backup), r.RPOExposureHours
 	return f
+}
+
+// factsBackupOf is the stored form of a table's backup block (nil: none).
+func factsBackupOf(b *policy.BackupResult) *store.FactsBackup {
+	if b == nil {
+		return nil
+	}
+	f := &store.FactsBackup{Status: b.Status, LastRecoveryPoint: b.LastRecoveryPoint, AgeHours: b.AgeHours, PointStatusChecked: b.PointStatusChecked,
+		OptIn: b.OptIn, AdvancedFeatures: b.AdvancedFeatures, OnDemandLatest: b.OnDemandLatest, MonthlyCostUSD: b.MonthlyCostUSD,
+		CostEstimated: b.CostEstimated, Excluded: b.Excluded, Notes: b.Notes, Plans: []store.FactsBackupPlan{}}
+	for _, p := range b.Plans {
+		fp := store.FactsBackupPlan{Plan: p.Plan, PlanID: p.PlanID, Selection: p.Selection, Rule: p.Rule, Schedule: p.Schedule,
+			RetentionDays: p.RetentionDays, ColdAfterDays: p.ColdAfterDays, Vault: p.Vault, VaultLocked: p.VaultLocked, Copies: []store.FactsBackupCopy{}}
+		for _, c := range p.Copies {
+			fp.Copies = append(fp.Copies, store.FactsBackupCopy(c))
+		}
+		f.Plans = append(f.Plans, fp)
+	}
+	return f
+}
+
+// backupResultOf rebuilds a table's backup block from the history.
+func backupResultOf(f *store.FactsBackup) *policy.BackupResult {
+	if f == nil {
+		return nil
+	}
+	b := &policy.BackupResult{Status: f.Status, LastRecoveryPoint: f.LastRecoveryPoint, AgeHours: f.AgeHours, PointStatusChecked: f.PointStatusChecked,
+		OptIn: f.OptIn, AdvancedFeatures: f.AdvancedFeatures, OnDemandLatest: f.OnDemandLatest, MonthlyCostUSD: f.MonthlyCostUSD,
+		CostEstimated: f.CostEstimated, Excluded: orEmpty(f.Excluded), Notes: orEmpty(f.Notes), Plans: []policy.BackupPlanResult{}}
+	for _, p := range f.Plans {
+		bp := policy.BackupPlanResult{Plan: p.Plan, PlanID: p.PlanID, Selection: p.Selection, Rule: p.Rule, Schedule: p.Schedule,
+			RetentionDays: p.RetentionDays, ColdAfterDays: p.ColdAfterDays, Vault: p.Vault, VaultLocked: p.VaultLocked, Copies: []policy.BackupCopyResult{}}
+		for _, c := range p.Copies {
+			bp.Copies = append(bp.Copies, policy.BackupCopyResult(c))
+		}
+		b.Plans = append(b.Plans, bp)
+	}
+	return b
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // tableResultOf rebuilds the audit's JSON row from stored facts.
@@ -77,5 +123,6 @@ func tableResultOf(f *store.Facts) report.TableResult {
 	if x := f.Exemption; x != nil {
 		r.Exemption = &policy.AppliedExemption{Pattern: x.Pattern, Reason: x.Reason, Owner: x.Owner, Expires: x.Expires, Expired: x.Expired}
 	}
+	r.Backup, r.RPOExposureHours = backupResultOf(f.Backup), f.RPOExposureHours
 	return r
 }
