@@ -45,8 +45,11 @@ type Params struct {
 	// inventory/configsource.go); MaxStaleness bounds the age of an item used.
 	ConfigAggregator string
 	MaxStaleness     time.Duration
-	// BackupPointBudget bounds the ListRecoveryPointsByResource calls per
-	// account-region when a tier requires AWS Backup (0: none; see backup.go).
+	// Backup joins AWS Backup coverage to the verdict of tables whose tier
+	// requires it (the audit command; enable and drill act on PITR alone and
+	// leave it false, so they read no AWS Backup). BackupPointBudget bounds
+	// the ListRecoveryPointsByResource calls per account-region (0: none).
+	Backup            bool
 	BackupPointBudget int
 }
 

@@ -11,8 +11,9 @@ import (
 )
 
 // backupStep joins AWS Backup coverage to the verdict of the tables whose
-// tier requires backups (issue 12). It is nil when no tier does: such an
-// audit makes no AWS Backup call at all.
+// tier requires backups (issue 12). It is nil when no tier does, or the
+// caller acts on PITR alone (Params.Backup false): such an audit makes no
+// AWS Backup call at all.
 type backupStep struct {
 	col    *inventory.BackupCollector
 	ev     *policy.Evaluator
@@ -20,7 +21,7 @@ type backupStep struct {
 }
 
 func newBackupStep(p Provider, prm Params, ev *policy.Evaluator) *backupStep {
-	if prm.Policy == nil || !prm.Policy.RequiresBackup() {
+	if !prm.Backup || prm.Policy == nil || !prm.Policy.RequiresBackup() {
 		return nil
 	}
 	return &backupStep{ev: ev, prices: prm.Prices,

@@ -124,12 +124,15 @@ func (c *BackupCollector) Facts(ctx context.Context, t *model.Table, critical bo
 		c.load(ctx, r, t.Account, t.Region)
 	}
 	f := &model.BackupFacts{Region: r.rb, Vaults: map[string]model.BackupVault{}}
+	// A table selected only by tags (or "*") in a region whose DynamoDB
+	// opt-in is off is not backed up: nothing more is read for it.
 	covered := false
 	if r.bk != nil {
 		res := backupsel.TableResource(t)
+		optedOut := r.rb.OptIn != nil && !*r.rb.OptIn
 		for _, p := range r.rb.Plans {
 			for _, s := range p.Selections {
-				if backupsel.Evaluate(s, res).Match != backupsel.Yes {
+				if ev := backupsel.Evaluate(s, res); ev.Match != backupsel.Yes || (optedOut && !ev.ByType) {
 					continue
 				}
 				covered = true
