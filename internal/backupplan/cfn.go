@@ -6,8 +6,6 @@ import (
 	"strconv"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/pitrguard/pitrguard/internal/model"
 )
 
 // CloudFormation renders the plan as a CloudFormation template (YAML): the
@@ -45,15 +43,8 @@ func (p *Plan) CloudFormation(header []string) ([]byte, error) {
 		"ScheduleExpression", str(p.Rule.Schedule), "StartWindowMinutes", num(p.Rule.StartWindow),
 		"CompletionWindowMinutes", num(p.Rule.CompletionWindow), "Lifecycle", mapping("DeleteAfterDays", num(p.Rule.DeleteAfterDays)))
 	if cp := p.Rule.Copy; cp != nil {
-		region, account := cp.Region, cp.Account
-		if region == "" {
-			region = "${AWS::Region}"
-		}
-		if account == "" {
-			account = "${AWS::AccountId}"
-		}
 		add(rule, "CopyActions", seq(mapping(
-			"DestinationBackupVaultArn", tagged("!Sub", fmt.Sprintf("arn:${AWS::Partition}:backup:%s:%s:backup-vault:%s", region, account, p.Vault.Name)),
+			"DestinationBackupVaultArn", tagged("!Sub", p.copyARN("${AWS::Partition}", "${AWS::Region}", "${AWS::AccountId}")),
 			"Lifecycle", mapping("DeleteAfterDays", num(cp.DeleteAfterDays)))))
 	}
 	add(res, "BackupPlan", mapping("Type", str("AWS::Backup::BackupPlan"), "Properties", mapping(
@@ -65,18 +56,12 @@ func (p *Plan) CloudFormation(header []string) ([]byte, error) {
 		}
 		if c := s.Conditions; !c.Empty() {
 			conds := mapping()
-			for _, kv := range []struct {
-				name string
-				cs   []model.BackupCondition
-			}{{"StringEquals", c.StringEquals}, {"StringNotEquals", c.StringNotEquals}, {"StringLike", c.StringLike}, {"StringNotLike", c.StringNotLike}} {
-				if len(kv.cs) == 0 {
-					continue
-				}
+			for _, k := range c.Kinds() {
 				list := seq()
-				for _, x := range kv.cs {
+				for _, x := range k.Conditions {
 					list.Content = append(list.Content, mapping("ConditionKey", str(x.Key), "ConditionValue", str(x.Value)))
 				}
-				add(conds, kv.name, list)
+				add(conds, k.Operator, list)
 			}
 			add(sel, "Conditions", conds)
 		}

@@ -117,15 +117,7 @@ func (p *Plan) Document(c *Coverage) *Document {
 	rule := RuleInput{RuleName: p.Rule.Name, TargetBackupVaultName: p.Vault.Name, ScheduleExpression: p.Rule.Schedule,
 		StartWindowMinutes: p.Rule.StartWindow, CompletionWindowMinutes: p.Rule.CompletionWindow, Lifecycle: LifecycleInput{p.Rule.DeleteAfterDays}}
 	if cp := p.Rule.Copy; cp != nil {
-		region, account := cp.Region, cp.Account
-		if region == "" {
-			region = "REGION"
-		}
-		if account == "" {
-			account = "ACCOUNT_ID"
-		}
-		rule.CopyActions = []CopyInput{{DestinationBackupVaultArn: fmt.Sprintf("arn:%s:backup:%s:%s:backup-vault:%s", p.Partition, region, account, p.Vault.Name),
-			Lifecycle: LifecycleInput{cp.DeleteAfterDays}}}
+		rule.CopyActions = []CopyInput{{DestinationBackupVaultArn: p.copyARN(p.Partition, "REGION", "ACCOUNT_ID"), Lifecycle: LifecycleInput{cp.DeleteAfterDays}}}
 	}
 	d.Plan = PlanInput{BackupPlanName: p.Name, Rules: []RuleInput{rule}}
 	d.Selections = []SelectionInput{}
@@ -148,6 +140,20 @@ func (p *Plan) Document(c *Coverage) *Document {
 	}
 	d.Placeholders = p.placeholders()
 	return d
+}
+
+// copyARN is the copy action's destination vault: the plan's vault name in
+// copy_to_region and copy_to_account, where ownRegion and ownAccount stand
+// for the plan's own when the policy leaves one out.
+func (p *Plan) copyARN(partition, ownRegion, ownAccount string) string {
+	region, account := p.Rule.Copy.Region, p.Rule.Copy.Account
+	if region == "" {
+		region = ownRegion
+	}
+	if account == "" {
+		account = ownAccount
+	}
+	return fmt.Sprintf("arn:%s:backup:%s:%s:backup-vault:%s", partition, region, account, p.Vault.Name)
 }
 
 // placeholders are the values a JSON plan leaves for the reader to fill

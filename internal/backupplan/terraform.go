@@ -2,13 +2,12 @@ package backupplan
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 
 	"github.com/hashicorp/hcl/v2/hclwrite"
-
-	"github.com/pitrguard/pitrguard/internal/model"
 )
 
 // Terraform renders the plan as Terraform (AWS provider): the vault and its
@@ -51,15 +50,9 @@ func (p *Plan) Terraform(header []string) []byte {
 	w("    rule_name         = %s\n    target_vault_name = aws_backup_vault.%s.name\n    schedule          = %s\n", hclString(p.Rule.Name), id, hclString(p.Rule.Schedule))
 	w("    start_window      = %d\n    completion_window = %d\n\n    lifecycle {\n      delete_after = %d\n    }\n", p.Rule.StartWindow, p.Rule.CompletionWindow, p.Rule.DeleteAfterDays)
 	if cp := p.Rule.Copy; cp != nil {
-		region, account := hclEscape(cp.Region), hclEscape(cp.Account)
-		if region == "" {
-			region = "${data.aws_region.current.name}"
-		}
-		if account == "" {
-			account = "${data.aws_caller_identity.current.account_id}"
-		}
-		w("\n    copy_action {\n      destination_vault_arn = \"arn:%s:backup:%s:%s:backup-vault:%s\"\n\n      lifecycle {\n        delete_after = %d\n      }\n    }\n",
-			hclEscape(p.Partition), region, account, hclEscape(p.Vault.Name), cp.DeleteAfterDays)
+		// Region and account names need no escaping (the policy checks them).
+		w("\n    copy_action {\n      destination_vault_arn = \"%s\"\n\n      lifecycle {\n        delete_after = %d\n      }\n    }\n",
+			p.copyARN(hclEscape(p.Partition), "${data.aws_region.current.name}", "${data.aws_caller_identity.current.account_id}"), cp.DeleteAfterDays)
 	}
 	w("  }\n}\n")
 	for i, s := range p.Selected {
@@ -70,12 +63,10 @@ func (p *Plan) Terraform(header []string) []byte {
 		}
 		if c := s.Conditions; !c.Empty() {
 			w("\n  condition {\n")
-			for _, kv := range []struct {
-				block string
-				cs    []model.BackupCondition
-			}{{"string_equals", c.StringEquals}, {"string_not_equals", c.StringNotEquals}, {"string_like", c.StringLike}, {"string_not_like", c.StringNotLike}} {
-				for _, x := range kv.cs {
-					w("    %s {\n      key   = %s\n      value = %s\n    }\n", kv.block, hclString(x.Key), hclString(x.Value))
+			for _, k := range c.Kinds() {
+				block := strings.ToLower(strings.Join(camelWords.FindAllString(k.Operator, -1), "_")) // StringNotEquals → string_not_equals
+				for _, x := range k.Conditions {
+					w("    %s {\n      key   = %s\n      value = %s\n    }\n", block, hclString(x.Key), hclString(x.Value))
 				}
 			}
 			w("  }\n")
@@ -84,6 +75,8 @@ func (p *Plan) Terraform(header []string) []byte {
 	}
 	return hclwrite.Format([]byte(b.String()))
 }
+
+var camelWords = regexp.MustCompile(`[A-Z][a-z]*`)
 
 // hclEscape escapes a string for inside an HCL quoted template: quotes,
 // backslashes and the template sequences ${ and %{.

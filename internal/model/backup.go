@@ -67,6 +67,24 @@ type BackupConditions struct {
 	StringNotLike   []BackupCondition
 }
 
+// ConditionKind is one operator of Conditions with its conditions.
+type ConditionKind struct {
+	Operator   string // StringEquals, StringNotEquals, StringLike, StringNotLike
+	Conditions []BackupCondition
+}
+
+// Kinds lists the operators that have conditions, in the API's order.
+func (c BackupConditions) Kinds() []ConditionKind {
+	var out []ConditionKind
+	for _, k := range []ConditionKind{{"StringEquals", c.StringEquals}, {"StringNotEquals", c.StringNotEquals},
+		{"StringLike", c.StringLike}, {"StringNotLike", c.StringNotLike}} {
+		if len(k.Conditions) > 0 {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
 // Empty reports whether no condition is set.
 func (c BackupConditions) Empty() bool {
 	return len(c.StringEquals)+len(c.StringNotEquals)+len(c.StringLike)+len(c.StringNotLike) == 0
