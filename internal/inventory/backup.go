@@ -64,8 +64,8 @@ type BackupOptions struct {
 // BackupCollector reads AWS Backup for the tables whose tier requires it
 // (issue 12). Every read is per account-region, made once and only when a
 // table there needs it: plans, selections and region settings for the
-// first such table; vaults, protected resources and on-demand backups when
-// a table needs them. Only the recovery points of critical tables are read
+// first such table; region settings, vaults, protected resources and
+// on-demand backups when a table needs them. Only the recovery points of critical tables are read
 // per table, within PointBudget calls per account-region. An audit whose
 // policy requires no backups never builds one, so it makes no AWS Backup call.
 type BackupCollector struct {
@@ -84,11 +84,12 @@ func NewBackupCollector(p Provider, opts BackupOptions) *BackupCollector {
 // backupRegion is one account-region's lazily read state. mu is held while
 // a shared part is read, so its other tables wait for that one answer.
 type backupRegion struct {
-	mu     sync.Mutex
-	loaded bool
-	bk     BackupReader
-	db     TableReader
-	rb     *model.RegionBackup
+	mu           sync.Mutex
+	loaded       bool
+	settingsRead bool
+	bk           BackupReader
+	db           TableReader
+	rb           *model.RegionBackup
 
 	vaults    map[string]*vaultRead
 	protected map[string]*time.Time // by ARN; nil map until read
@@ -123,25 +124,45 @@ func (c *BackupCollector) Facts(ctx context.Context, t *model.Table, critical bo
 	if !r.loaded {
 		c.load(ctx, r, t.Account, t.Region)
 	}
-	f := &model.BackupFacts{Region: r.rb, Vaults: map[string]model.BackupVault{}}
-	// A table selected only by tags (or "*") in a region whose DynamoDB
-	// opt-in is off is not backed up: nothing more is read for it.
+	f := &model.BackupFacts{Vaults: map[string]model.BackupVault{}}
+	// The region's settings matter only to a table a selection assigns (the
+	// opt-in, and advanced features for copies and cold storage): they are
+	// read with the first such table. A table selected only by tags (or "*")
+	// where the DynamoDB opt-in is off is not backed up: nothing more is read
+	// for it.
 	covered := false
 	if r.bk != nil {
 		res := backupsel.TableResource(t)
-		optedOut := r.rb.OptIn != nil && !*r.rb.OptIn
-		for _, p := range r.rb.Plans {
-			for _, s := range p.Selections {
-				if ev := backupsel.Evaluate(s, res); ev.Match != backupsel.Yes || (optedOut && !ev.ByType) {
-					continue
-				}
-				covered = true
-				for _, rule := range p.Rules {
-					c.vault(ctx, r, rule.Vault, f)
+		type match struct {
+			plan   *model.BackupPlan
+			byType bool
+		}
+		var matches []match
+		for i := range r.rb.Plans {
+			for _, s := range r.rb.Plans[i].Selections {
+				if ev := backupsel.Evaluate(s, res); ev.Match == backupsel.Yes {
+					matches = append(matches, match{&r.rb.Plans[i], ev.ByType})
 				}
 			}
 		}
+		if len(matches) > 0 {
+			c.settings(ctx, r)
+		}
+		optedOut := r.rb.OptIn != nil && !*r.rb.OptIn
+		for _, m := range matches {
+			if optedOut && !m.byType {
+				continue
+			}
+			covered = true
+			for _, rule := range m.plan.Rules {
+				c.vault(ctx, r, rule.Vault, f)
+			}
+		}
 	}
+	// A copy: later tables may still read the region's settings, and the
+	// policy reads these facts after the lock is released.
+	snap := *r.rb
+	f.Region = &snap
 	if covered {
 		c.protectedOf(ctx, r, t.ARN, f)
 	}
@@ -169,19 +190,6 @@ func (c *BackupCollector) load(ctx context.Context, r *backupRegion, account, re
 	cfg = awsx.ForRegion(cfg, region)
 	r.bk = c.opts.Clients.backup(cfg)
 	r.db = c.opts.Clients.dynamodb(cfg)
-	if out, err := r.bk.DescribeRegionSettings(ctx, &backup.DescribeRegionSettingsInput{}); err != nil {
-		e := readError("DescribeRegionSettings", err)
-		r.rb.SettingsError = &e
-	} else {
-		if v, ok := out.ResourceTypeOptInPreference["DynamoDB"]; ok {
-			r.rb.OptIn = aws.Bool(v)
-		} else if out.ResourceTypeOptInPreference != nil {
-			r.rb.OptIn = aws.Bool(false) // a type not listed is not opted in
-		}
-		if v, ok := out.ResourceTypeManagementPreference["DynamoDB"]; ok {
-			r.rb.AdvancedFeatures = aws.Bool(v)
-		}
-	}
 	pg := backup.NewListBackupPlansPaginator(r.bk, &backup.ListBackupPlansInput{}, func(o *backup.ListBackupPlansPaginatorOptions) {
 		o.StopOnDuplicateToken = true
 	})
@@ -198,6 +206,29 @@ func (c *BackupCollector) load(ctx context.Context, r *backupRegion, account, re
 		}
 	}
 	sort.Slice(r.rb.Plans, func(i, j int) bool { return r.rb.Plans[i].Name < r.rb.Plans[j].Name })
+}
+
+// settings reads the account-region's DynamoDB opt-in and advanced
+// features once.
+func (c *BackupCollector) settings(ctx context.Context, r *backupRegion) {
+	if r.settingsRead {
+		return
+	}
+	r.settingsRead = true
+	out, err := r.bk.DescribeRegionSettings(ctx, &backup.DescribeRegionSettingsInput{})
+	if err != nil {
+		e := readError("DescribeRegionSettings", err)
+		r.rb.SettingsError = &e
+		return
+	}
+	if v, ok := out.ResourceTypeOptInPreference["DynamoDB"]; ok {
+		r.rb.OptIn = aws.Bool(v)
+	} else if out.ResourceTypeOptInPreference != nil {
+		r.rb.OptIn = aws.Bool(false) // a type not listed is not opted in
+	}
+	if v, ok := out.ResourceTypeManagementPreference["DynamoDB"]; ok {
+		r.rb.AdvancedFeatures = aws.Bool(v)
+	}
 }
 
 // plan reads one plan's rules and selections; ok is false when its rules

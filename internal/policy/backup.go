@@ -41,7 +41,8 @@ type BackupResult struct {
 	// not counted. Otherwise the last backup time of ListProtectedResources
 	// is used.
 	PointStatusChecked bool `json:"point_status_checked"`
-	// OptIn and AdvancedFeatures are the region's settings for DynamoDB (null: unread).
+	// OptIn and AdvancedFeatures are the region's settings for DynamoDB,
+	// read for tables a selection assigns (null otherwise, or unread).
 	OptIn            *bool `json:"opt_in"`
 	AdvancedFeatures *bool `json:"advanced_features"`
 	// OnDemandLatest is the newest on-demand DynamoDB backup, when read
@@ -152,7 +153,6 @@ func judgeBackup(bp *config.BackupPolicy, t *model.Table, f *model.BackupFacts, 
 		return b, nil, model.ReasonBackupUnreadable
 	}
 	rb := f.Region
-	b.OptIn, b.AdvancedFeatures = rb.OptIn, rb.AdvancedFeatures
 	if f.OnDemandKnown {
 		b.OnDemandLatest = f.OnDemandLatest
 	}
@@ -172,6 +172,8 @@ func judgeBackup(bp *config.BackupPolicy, t *model.Table, f *model.BackupFacts, 
 		}
 		return b, []model.Reason{model.ReasonNoBackupPlan}, ""
 	}
+	// The region's settings are read (and shown) for tables a selection assigns.
+	b.OptIn, b.AdvancedFeatures = rb.OptIn, rb.AdvancedFeatures
 	b.Plans = planResults(covers, f.Vaults)
 	if !byType {
 		switch {
