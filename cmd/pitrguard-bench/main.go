@@ -48,7 +48,7 @@ func main() {
 	flag.StringVar(&o.cache, "cache", "bench/cache/moto.json", "where --reuse remembers the seeded emulator")
 	flag.BoolVar(&o.skipCLI, "skip-cli", false, "skip the AWS CLI comparison")
 	flag.IntVar(&o.seqAccts, "sequential-accounts", 6, "member accounts the --concurrency 1 run covers (extrapolated per table)")
-	flag.StringVar(&o.runs, "runs", "default,concurrency-1,default-org,faults,aws-cli-loop,events", "runs to do, comma-separated")
+	flag.StringVar(&o.runs, "runs", "default,concurrency-1,default-org,faults,aws-cli-loop,events", "runs to do, comma-separated (also: backup-org, AWS Backup required of critical tables)")
 	flag.StringVar(&o.only, "only", "", "run only this part, on a fresh emulator without the audit estate: events (writes bench/results/events.{md,json} only)")
 	flag.IntVar(&o.events, "events", 1000, "CreateTable events the events run handles")
 	flag.BoolVar(&o.seedOnly, "seed-only", false, "seed (or reuse) the emulator, print its URL and exit, leaving it running (implies --reuse)")
@@ -257,6 +257,15 @@ func run(ctx context.Context, o options, log *os.File) (*Results, error) {
 			return nil, err
 		}
 		res.Runs = append(res.Runs, all)
+	}
+
+	if want("backup-org") { // not in the default runs: issue 12's AWS Backup reads
+		logf("Run: pitrguard audit --org with AWS Backup required of critical tables, %d tables ...", e.AllTables())
+		bk, err := h.backupOrg(ctx, sd)
+		if err != nil {
+			return nil, err
+		}
+		res.Runs = append(res.Runs, bk)
 	}
 
 	if want("faults") {

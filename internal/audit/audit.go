@@ -45,6 +45,12 @@ type Params struct {
 	// inventory/configsource.go); MaxStaleness bounds the age of an item used.
 	ConfigAggregator string
 	MaxStaleness     time.Duration
+	// Backup joins AWS Backup coverage to the verdict of tables whose tier
+	// requires it (the audit command; enable and drill act on PITR alone and
+	// leave it false, so they read no AWS Backup). BackupPointBudget bounds
+	// the ListRecoveryPointsByResource calls per account-region (0: none).
+	Backup            bool
+	BackupPointBudget int
 }
 
 // Provider is what an audit needs from awsx.Provider.
@@ -102,8 +108,9 @@ func Run(ctx context.Context, p Provider, prm Params) *Result {
 		}
 	}
 	col := inventory.NewCollector(p, opts)
+	bk := newBackupStep(p, prm, ev) // nil, and no AWS Backup call, without a backup: policy
 	errs = append(errs, col.Collect(ctx, targets, func(t *model.Table) {
-		r := ev.Evaluate(t)
+		r := bk.apply(ctx, t, ev.Evaluate(t))
 		cost, est := prm.Prices.PITRMonthly(t.Region, t.BillableBytes())
 		if !t.DescribeKnown {
 			est = true

@@ -43,7 +43,10 @@ type AuditOptions struct {
 	MaxStaleness time.Duration
 	// CostExplorer adds last month's actual DynamoDB spend (audit_spend.go).
 	CostExplorer bool
-	Args         []string
+	// BackupPointBudget bounds ListRecoveryPointsByResource per
+	// account-region when a tier requires AWS Backup (issue 12).
+	BackupPointBudget int
+	Args              []string
 
 	// regionsSet is true when --regions was given; without it the global
 	// --region (homeRegion) scopes the audit to that one region.
@@ -98,6 +101,20 @@ resilience_cost_share = (PITR + backup) / DynamoDB spend, beside the estimate
 from table sizes. Without it, or when the query fails (an error of the run),
 they are null.
 
+AWS Backup: PITR keeps at most 35 days. A tier with a backup: block in the
+policy also requires AWS Backup coverage: a plan whose selection assigns the
+table (ARN patterns, tags, conditions; a table *name* selects nothing), in a
+region that backs it up, kept min_retention_days, with a restorable recovery
+point younger than max_age_hours (and, if asked, a locked vault and a copy to
+another region or account). Failures are NON_COMPLIANT (no_backup_plan,
+backup_opt_in_disabled, backup_retention_below_minimum, backup_stale,
+backup_missing, backup_vault_unlocked, backup_copy_missing); a read that
+failed is UNKNOWN (backup_unreadable). AWS Backup is read once per
+account-region, only where such a table is; the recovery points of critical
+tables are read within --backup-point-budget calls per account-region. Each
+table's JSON has a "backup" block (null when its tier asks for none) and
+rpo_exposure_hours. enable still acts on PITR alone.
+
 It only reads: no call it makes changes anything. Each run is recorded in the
 history database (see 'pitrguard history') unless --no-store is given.`,
 		Example: `  # Your own account, every enabled region
@@ -117,6 +134,9 @@ history database (see 'pitrguard history') unless --no-store is given.`,
 
   # AWS Config fast path: one aggregator query, live reads only where needed
   pitrguard audit --org --regions all --source config:org-aggregator --max-staleness 6h
+
+  # With a policy whose critical tier also requires AWS Backup (backup: block)
+  pitrguard audit --org --config pitrguard.yaml --format json --backup-point-budget 50
 
   # Against a local emulator
   pitrguard audit --org --endpoint-url http://127.0.0.1:5000`,
@@ -155,6 +175,7 @@ history database (see 'pitrguard history') unless --no-store is given.`,
 	durationFlag(fl, &opts.MaxStaleness, "max-staleness", 24*time.Hour, "with --source config, read live the tables whose Config item is older than this")
 	fl.BoolVar(&opts.CostExplorer, "cost-explorer", false, "also read last month's actual DynamoDB, PITR and backup spend from Cost Explorer (ce:GetCostAndUsage; organization-wide from the management account) into the summary")
 	fl.BoolVar(&opts.Wide, "wide", false, "on a terminal, print every cell in full instead of fitting rows to the terminal's width")
+	fl.IntVar(&opts.BackupPointBudget, "backup-point-budget", inventory.DefaultBackupPointBudget, "when a tier requires AWS Backup: ListRecoveryPointsByResource calls per account-region at most, to read the status of critical tables' newest recovery points (0: none; the last backup time then comes from ListProtectedResources)")
 	return cmd
 }
 
@@ -174,6 +195,9 @@ func (o *AuditOptions) validate() error {
 	}
 	if o.stalenessSet && o.configAggregator() == "" {
 		return FlagErrorf("--max-staleness applies only to --source config:AGGREGATOR_NAME (a live audit reads every table now); drop it or add --source")
+	}
+	if o.BackupPointBudget < 0 {
+		return FlagErrorf("--backup-point-budget must be 0 or more (0: read no recovery point statuses), got %d", o.BackupPointBudget)
 	}
 	if o.TableWorkers < 1 || o.TableWorkers > 64 {
 		return FlagErrorf("--table-workers must be between 1 and 64, got %d", o.TableWorkers)
@@ -269,6 +293,7 @@ func runAudit(ctx context.Context, f *Factory, g *GlobalOptions, scope inventory
 	res := audit.Run(runCtx, d.p, audit.Params{
 		Scope: scope, Policy: d.cfg, Prices: d.prices, Now: d.now, Progress: prog, TableWorkers: opts.TableWorkers,
 		ConfigAggregator: opts.configAggregator(), MaxStaleness: opts.MaxStaleness,
+		Backup: true, BackupPointBudget: opts.BackupPointBudget,
 	})
 	prog.Done()
 	if opts.CostExplorer && !res.Interrupted {

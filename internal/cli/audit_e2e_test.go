@@ -61,6 +61,9 @@ func normalise(t *testing.T, raw string, members []string) []byte {
 				p[k] = "<moto time>"
 			}
 		}
+		if m := x.(map[string]any); m["rpo_exposure_hours"] != nil {
+			m["rpo_exposure_hours"] = "<since moto time>"
+		}
 	}
 	key := func(x any) string {
 		m := x.(map[string]any)

@@ -368,7 +368,7 @@ func assertPolicyCovers(t *testing.T, e *env, cmd string) {
 	}
 	allowed := doc.Actions()
 	prefix := map[string]string{"dynamodb": "dynamodb", "sts": "sts", "ec2": "ec2", "organizations": "organizations",
-		"tagging": "tag", "application-autoscaling": "application-autoscaling", "config": "config", "ce": "ce"}
+		"tagging": "tag", "application-autoscaling": "application-autoscaling", "config": "config", "ce": "ce", "backup": "backup"}
 	seen := 0
 	for _, c := range e.proxy.Calls() {
 		if c.Service == "sts" && c.Op == "GetCallerIdentity" {

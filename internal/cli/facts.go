@@ -2,6 +2,7 @@ package cli
 
 import (
 	"github.com/pitrguard/pitrguard/internal/audit"
+	"github.com/pitrguard/pitrguard/internal/policy"
 	"github.com/pitrguard/pitrguard/internal/store"
 )
 
@@ -37,6 +38,26 @@ func factsOf(e audit.Entry) store.Facts {
 	}
 	if x := r.Exemption; x != nil {
 		f.Exemption = &store.FactsExemption{Pattern: x.Pattern, Reason: x.Reason, Owner: x.Owner, Expires: x.Expires, Expired: x.Expired}
+	}
+	f.Backup, f.RPOExposureHours = factsBackupOf(r.Backup), r.RPOExposureHours
+	return f
+}
+
+// factsBackupOf is the stored form of a table's backup block (nil: none).
+func factsBackupOf(b *policy.BackupResult) *store.FactsBackup {
+	if b == nil {
+		return nil
+	}
+	f := &store.FactsBackup{Status: b.Status, LastRecoveryPoint: b.LastRecoveryPoint, AgeHours: b.AgeHours, PointStatusChecked: b.PointStatusChecked,
+		OptIn: b.OptIn, AdvancedFeatures: b.AdvancedFeatures, OnDemandLatest: b.OnDemandLatest, MonthlyCostUSD: b.MonthlyCostUSD,
+		CostEstimated: b.CostEstimated, Excluded: b.Excluded, Notes: b.Notes, Plans: []store.FactsBackupPlan{}}
+	for _, p := range b.Plans {
+		fp := store.FactsBackupPlan{Plan: p.Plan, PlanID: p.PlanID, Selection: p.Selection, Rule: p.Rule, Schedule: p.Schedule,
+			RetentionDays: p.RetentionDays, ColdAfterDays: p.ColdAfterDays, Vault: p.Vault, VaultLocked: p.VaultLocked, Copies: []store.FactsBackupCopy{}}
+		for _, c := range p.Copies {
+			fp.Copies = append(fp.Copies, store.FactsBackupCopy(c))
+		}
+		f.Plans = append(f.Plans, fp)
 	}
 	return f
 }

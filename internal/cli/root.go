@@ -80,6 +80,9 @@ func addAWSFlags(cmd *cobra.Command, g *GlobalOptions) {
 	_ = cmd.RegisterFlagCompletionFunc("region", completeRegions)
 }
 
+// dbFlagUsage is --db's help, the same on every command.
+const dbFlagUsage = "history database: a SQLite file, or a postgres://… URL shared by shards and services (default: $PITRGUARD_DB, else ~/.local/share/pitrguard/pitrguard.db)"
+
 // addStoreFlags registers the history database flags (--db, --no-store) on
 // cmd and its subcommands; calling it again is a no-op.
 func addStoreFlags(cmd *cobra.Command, g *GlobalOptions) {
@@ -87,7 +90,7 @@ func addStoreFlags(cmd *cobra.Command, g *GlobalOptions) {
 	if pf.Lookup("db") != nil {
 		return
 	}
-	pf.StringVar(&g.DBPath, "db", "", "history database: a SQLite file, or a postgres://… URL shared by shards and services (default: $PITRGUARD_DB, else ~/.local/share/pitrguard/pitrguard.db)")
+	pf.StringVar(&g.DBPath, "db", "", dbFlagUsage)
 	pf.BoolVar(&g.NoStore, "no-store", false, "do not record this run in the history database")
 }
 
@@ -271,7 +274,7 @@ minimum recovery window, exemptions), estimates the cost, and keeps a history.`,
 		}
 	}
 	root.AddCommand(audit, history, newReportCmd(f, g), enable, restore, drill, newIACCmd(f), guardrails, newIAMPolicyCmd(f), newVersionCmd(f),
-		newMergeCmd(f), handleEvent, lambda, newDeployCmd(f), newServeCmd(f, g))
+		newMergeCmd(f), handleEvent, lambda, newDeployCmd(f), newServeCmd(f, g), newBackupCmd(f, g))
 	return root
 }
 

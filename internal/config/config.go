@@ -56,6 +56,8 @@ type Tier struct {
 	Critical *bool `yaml:"critical"`
 	// Description is free text shown in reports.
 	Description string `yaml:"description"`
+	// Backup asks for AWS Backup coverage beyond PITR's 35 days (nil: none).
+	Backup *BackupPolicy `yaml:"backup"`
 
 	line int
 	node *yaml.Node // the tier's mapping in the file, for key lines in errors
@@ -328,6 +330,12 @@ func (t Tier) validate(add func(line int, format string, args ...any)) {
 			}
 		}
 	}
+	t.Backup.validate(t.Name, func(key string) (int, bool) {
+		if l := keyLine(t.node, -1, "backup", key); l > 0 {
+			return l, true
+		}
+		return line("backup"), false
+	}, add)
 }
 
 func sortedKeys(m map[string]StringList) []string {

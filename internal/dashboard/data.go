@@ -112,9 +112,11 @@ func addOpt(a, b *float64) *float64 {
 	return &v
 }
 
-// Backup reports whether AWS Backup coverage was measured.
+// Backup reports whether AWS Backup coverage was measured: the audit's
+// policy required AWS Backup of at least one table (every audit records the
+// counts, zero when no tier has a backup: block).
 func (x Extras) Backup() bool {
-	return x.BackupRequired != nil || x.BackupCovered != nil || x.BackupUncovered != nil || x.BackupMonthlyCost != nil
+	return x.BackupRequired != nil && *x.BackupRequired > 0
 }
 
 // Spend reports whether Cost Explorer spend was measured.

@@ -125,18 +125,23 @@ func collectAudit(ch chan<- prometheus.Metric, l *latest) {
 	gauge(ch, descAuditErrors, float64(len(a.Errors)))
 
 	x := l.Extra
-	for _, st := range []struct {
-		state string
-		v     *float64
-	}{{"required", x.BackupRequired}, {"covered", x.BackupCovered}, {"uncovered", x.BackupUncovered}} {
-		if st.v != nil {
-			gauge(ch, descBackupTables, *st.v, st.state)
+	if x.Backup() {
+		for _, st := range []struct {
+			state string
+			v     *float64
+		}{{"required", x.BackupRequired}, {"covered", x.BackupCovered}, {"uncovered", x.BackupUncovered}} {
+			if st.v != nil {
+				gauge(ch, descBackupTables, *st.v, st.state)
+			}
+		}
+		if x.BackupMonthlyCost != nil {
+			gauge(ch, descBackupCost, *x.BackupMonthlyCost)
 		}
 	}
 	for _, o := range []struct {
 		d *prometheus.Desc
 		v *float64
-	}{{descBackupCost, x.BackupMonthlyCost}, {descDynamoDBSpend, x.DynamoDBSpend}, {descPITRSpend, x.PITRSpend},
+	}{{descDynamoDBSpend, x.DynamoDBSpend}, {descPITRSpend, x.PITRSpend},
 		{descBackupSpend, x.BackupSpend}, {descResilience, x.ResilienceShare}} {
 		if o.v != nil {
 			gauge(ch, o.d, *o.v)

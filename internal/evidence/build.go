@@ -583,8 +583,9 @@ func (b *builder) backup(context.Context) error {
 		return nil
 	}
 	rec := recordedBackup(la.Raw)
-	if rec.RequiredTables == nil {
-		k.Status = notMeasured("the latest audit recorded no AWS Backup coverage; give a tier an AWS Backup requirement in the policy and audit again")
+	if rec.RequiredTables == nil || *rec.RequiredTables == 0 {
+		// Every audit records the counts; zero means no tier required AWS Backup.
+		k.Status = notMeasured("the latest audit recorded no AWS Backup coverage (no table's tier requires it); give a tier an AWS Backup requirement (backup: in the policy) and audit again")
 		return nil
 	}
 	k.Audit = b.latestRef()

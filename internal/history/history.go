@@ -78,7 +78,34 @@ func TableResult(f *store.Facts) report.TableResult {
 	if x := f.Exemption; x != nil {
 		r.Exemption = &policy.AppliedExemption{Pattern: x.Pattern, Reason: x.Reason, Owner: x.Owner, Expires: x.Expires, Expired: x.Expired}
 	}
+	r.Backup, r.RPOExposureHours = backupResultOf(f.Backup), f.RPOExposureHours
 	return r
+}
+
+// backupResultOf rebuilds a table's backup block from the history.
+func backupResultOf(f *store.FactsBackup) *policy.BackupResult {
+	if f == nil {
+		return nil
+	}
+	b := &policy.BackupResult{Status: f.Status, LastRecoveryPoint: f.LastRecoveryPoint, AgeHours: f.AgeHours, PointStatusChecked: f.PointStatusChecked,
+		OptIn: f.OptIn, AdvancedFeatures: f.AdvancedFeatures, OnDemandLatest: f.OnDemandLatest, MonthlyCostUSD: f.MonthlyCostUSD,
+		CostEstimated: f.CostEstimated, Excluded: orEmpty(f.Excluded), Notes: orEmpty(f.Notes), Plans: []policy.BackupPlanResult{}}
+	for _, p := range f.Plans {
+		bp := policy.BackupPlanResult{Plan: p.Plan, PlanID: p.PlanID, Selection: p.Selection, Rule: p.Rule, Schedule: p.Schedule,
+			RetentionDays: p.RetentionDays, ColdAfterDays: p.ColdAfterDays, Vault: p.Vault, VaultLocked: p.VaultLocked, Copies: []policy.BackupCopyResult{}}
+		for _, c := range p.Copies {
+			bp.Copies = append(bp.Copies, policy.BackupCopyResult(c))
+		}
+		b.Plans = append(b.Plans, bp)
+	}
+	return b
+}
+
+func orEmpty(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 // AuditOfRun rebuilds the audit envelope of one recorded run.

@@ -39,7 +39,14 @@ const (
 	RuleWindow   = "pitrguard/pitr-recovery-window"
 	RuleSchema   = "pitrguard/pitr-schema"
 	RuleReplicaI = "pitrguard/cdk-replica-pitr"
+	// RuleBackupSelection: an AWS Backup selection names a DynamoDB table by
+	// name where AWS Backup expects an ARN, so it selects nothing
+	// (terraform-provider-aws #29458; issue 12).
+	RuleBackupSelection = "pitrguard/backup-selection-arn"
 )
+
+// BackupSelectionAdvice ends every backup-selection-arn finding.
+const BackupSelectionAdvice = "AWS Backup reads Resources and NotResources as ARNs (or patterns of ARNs) and selects nothing with a table name; use the table's ARN (aws_dynamodb_table.x.arn, !GetAtt Table.Arn) or a pattern like arn:aws:dynamodb:*:*:table/orders*"
 
 // Finding is the result for one resource (or one replica of it).
 type Finding struct {

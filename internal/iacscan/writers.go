@@ -38,10 +38,11 @@ func WriteText(w io.Writer, aligned bool, r *Report) error {
 }
 
 var ruleText = map[string][2]string{
-	iac.RulePITR:     {"DynamoDB point-in-time recovery must be enabled", "Enable PITR on every DynamoDB table and on every global-table replica (a replica does not inherit the primary's setting): point_in_time_recovery { enabled = true } in Terraform, PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled: true in CloudFormation. `pitrguard iac fix` makes the edit."},
-	iac.RuleWindow:   {"DynamoDB PITR recovery window below the minimum", "Set recovery_period_in_days / RecoveryPeriodInDays to at least the required number of days (1–35). The price does not depend on the window."},
-	iac.RuleSchema:   {"Invalid PITR configuration", "point_in_time_recovery needs enabled; RecoveryPeriodInDays must be 1–35 and needs PointInTimeRecoveryEnabled: true."},
-	iac.RuleReplicaI: {"CDK replicationRegions replica without PITR", "Custom::DynamoDBReplica replicas never get PITR from CloudFormation (aws/aws-cdk#18582): enable it after deployment, or migrate to TableV2."},
+	iac.RulePITR:            {"DynamoDB point-in-time recovery must be enabled", "Enable PITR on every DynamoDB table and on every global-table replica (a replica does not inherit the primary's setting): point_in_time_recovery { enabled = true } in Terraform, PointInTimeRecoverySpecification.PointInTimeRecoveryEnabled: true in CloudFormation. `pitrguard iac fix` makes the edit."},
+	iac.RuleWindow:          {"DynamoDB PITR recovery window below the minimum", "Set recovery_period_in_days / RecoveryPeriodInDays to at least the required number of days (1–35). The price does not depend on the window."},
+	iac.RuleSchema:          {"Invalid PITR configuration", "point_in_time_recovery needs enabled; RecoveryPeriodInDays must be 1–35 and needs PointInTimeRecoveryEnabled: true."},
+	iac.RuleReplicaI:        {"CDK replicationRegions replica without PITR", "Custom::DynamoDBReplica replicas never get PITR from CloudFormation (aws/aws-cdk#18582): enable it after deployment, or migrate to TableV2."},
+	iac.RuleBackupSelection: {"AWS Backup selection names a DynamoDB table by name instead of ARN", "aws_backup_selection resources/not_resources and AWS::Backup::BackupSelection Resources/NotResources take ARNs: a table name selects nothing, so the table is silently not backed up (terraform-provider-aws #29458). Use aws_dynamodb_table.x.arn, !GetAtt Table.Arn, or an ARN pattern such as arn:aws:dynamodb:*:*:table/orders*."},
 }
 
 func fingerprint(f iac.Finding) string {
@@ -54,7 +55,7 @@ func fingerprint(f iac.Finding) string {
 // fingerprint per resource and replica region. PASS and NOT_APPLICABLE are
 // not results; SUPPRESSED ones carry an in-source suppression.
 func WriteSARIF(w io.Writer, version string, r *Report) error {
-	ids := []string{iac.RulePITR, iac.RuleWindow, iac.RuleSchema, iac.RuleReplicaI}
+	ids := []string{iac.RulePITR, iac.RuleWindow, iac.RuleSchema, iac.RuleReplicaI, iac.RuleBackupSelection}
 	rules := make([]map[string]any, 0, len(ids))
 	index := map[string]int{}
 	for i, id := range ids {

@@ -6,6 +6,8 @@ import (
 	"encoding/xml"
 	"strings"
 	"testing"
+
+	"github.com/pitrguard/pitrguard/internal/iac"
 )
 
 // TestSARIF checks the structure GitHub code scanning requires of SARIF
@@ -109,5 +111,55 @@ func TestJUnit(t *testing.T) {
 	}
 	if s.Failures != r.Summary.Fail || s.Errors != len(r.Errors) || s.Tests != len(r.Findings)+len(r.Errors) {
 		t.Errorf("suite: tests %d failures %d errors %d; summary %+v", s.Tests, s.Failures, s.Errors, r.Summary)
+	}
+}
+
+// The backup-selection-arn rule is a SARIF rule of its own, and its
+// findings are results with a location (issue 12).
+func TestSARIFBackupSelectionRule(t *testing.T) {
+	t.Chdir("testdata")
+	r := Scan([]string{"corpus/backup"}, Options{Now: now, Base: mustWd(t)})
+	var buf bytes.Buffer
+	if err := WriteSARIF(&buf, "test", r); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Runs []struct {
+			Tool struct {
+				Driver struct {
+					Rules []struct{ ID string } `json:"rules"`
+				} `json:"driver"`
+			} `json:"tool"`
+			Results []struct {
+				RuleID    string `json:"ruleId"`
+				Level     string `json:"level"`
+				Locations []struct {
+					PhysicalLocation struct {
+						ArtifactLocation struct{ URI string }    `json:"artifactLocation"`
+						Region           struct{ StartLine int } `json:"region"`
+					} `json:"physicalLocation"`
+				} `json:"locations"`
+			} `json:"results"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal(buf.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	hasRule := false
+	for _, rule := range doc.Runs[0].Tool.Driver.Rules {
+		hasRule = hasRule || rule.ID == iac.RuleBackupSelection
+	}
+	n := 0
+	for _, res := range doc.Runs[0].Results {
+		if res.RuleID != iac.RuleBackupSelection {
+			continue
+		}
+		n++
+		if loc := res.Locations[0].PhysicalLocation; loc.ArtifactLocation.URI == "" || loc.Region.StartLine < 1 || res.Level != "error" {
+			t.Errorf("result without a location or level: %+v", res)
+		}
+	}
+	if !hasRule || n != 14 { // 12 FAIL + 2 SUPPRESSED
+		t.Errorf("rule listed %v, %d backup-selection results; want 14", hasRule, n)
 	}
 }

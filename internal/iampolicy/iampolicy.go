@@ -40,6 +40,13 @@ const ScratchPattern = "pitrguard-drill-*"
 var dataOnTarget = []string{"dynamodb:BatchWriteItem", "dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem",
 	"dynamodb:Query", "dynamodb:Scan", "dynamodb:UpdateItem"}
 
+// BackupReadActions are the reads of an audit whose policy requires AWS
+// Backup (inventory/backup.go). They act on plans, vaults and recovery
+// points of any name, so they are allowed on every resource.
+var BackupReadActions = []string{"backup:DescribeBackupVault", "backup:DescribeRegionSettings", "backup:GetBackupPlan",
+	"backup:GetBackupSelection", "backup:ListBackupPlans", "backup:ListBackupSelections", "backup:ListProtectedResources",
+	"backup:ListRecoveryPointsByResource", "dynamodb:ListBackups"}
+
 // arns builds the ARNs of one partition.
 type arns struct{ partition string }
 
@@ -61,11 +68,14 @@ func statements(command, roleName, partition string) ([]Statement, error) {
 	switch command {
 	case "audit":
 		// audit --source config:AGGREGATOR reads the aggregator (one query,
-		// from the account that owns it); only audit has that flag.
-		// audit --cost-explorer reads last month's spend (Cost Explorer has
-		// no resource-level permissions: Resource must be "*").
+		// from the account that owns it); only audit has that flag. A policy
+		// whose tiers require AWS Backup (issue 12) reads AWS Backup and the
+		// on-demand backups of each account-region it audits. audit
+		// --cost-explorer reads last month's spend (Cost Explorer has no
+		// resource-level permissions: Resource must be "*").
 		return append(audit, Statement{Sid: "PitrguardConfigInventory", Effect: "Allow",
 			Resource: "arn:" + partition + ":config:*:*:config-aggregator/*", Action: []string{"config:SelectAggregateResourceConfig"}},
+			Statement{Sid: "PitrguardReadAWSBackup", Effect: "Allow", Resource: "*", Action: BackupReadActions},
 			Statement{Sid: "PitrguardCostExplorer", Effect: "Allow", Resource: "*", Action: []string{"ce:GetCostAndUsage"}}), nil
 	case "enable":
 		return append(audit, Statement{Sid: "PitrguardEnablePITR", Effect: "Allow", Resource: tables,

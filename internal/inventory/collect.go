@@ -54,6 +54,8 @@ type Clients struct {
 	Organizations func(aws.Config) AccountLister
 	EC2           func(aws.Config) RegionLister
 	Config        func(aws.Config) ConfigSelector
+	// Backup builds the AWS Backup client (backup.go).
+	Backup func(aws.Config) BackupReader
 }
 
 // ConfigService is the AWS Config client (for QueryConfig).

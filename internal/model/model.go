@@ -144,6 +144,28 @@ const (
 	// ReasonTimeout: the calls did not answer within --request-timeout (after
 	// the SDK's retries).
 	ReasonTimeout Reason = "timeout"
+	// AWS Backup reasons (issue 12), for tiers with a `backup:` block.
+	// ReasonNoBackupPlan: no selection of any plan assigns the table.
+	ReasonNoBackupPlan Reason = "no_backup_plan"
+	// ReasonBackupOptInDisabled: selected by tags (or "*"), but the region's
+	// AWS Backup opt-in for DynamoDB is off, so nothing is backed up.
+	ReasonBackupOptInDisabled Reason = "backup_opt_in_disabled"
+	// ReasonBackupRetentionBelowMinimum: no covering rule keeps recovery
+	// points for min_retention_days.
+	ReasonBackupRetentionBelowMinimum Reason = "backup_retention_below_minimum"
+	// ReasonBackupStale: the newest restorable recovery point is older than max_age_hours.
+	ReasonBackupStale Reason = "backup_stale"
+	// ReasonBackupMissing: covered, but no restorable recovery point exists.
+	ReasonBackupMissing Reason = "backup_missing"
+	// ReasonBackupVaultUnlocked: require_vault_lock, and no covering rule's vault is locked.
+	ReasonBackupVaultUnlocked Reason = "backup_vault_unlocked"
+	// ReasonBackupCopyMissing: copy_to_region/copy_to_account, and no
+	// covering rule copies there (or the region's advanced features, which
+	// DynamoDB copies need, are off).
+	ReasonBackupCopyMissing Reason = "backup_copy_missing"
+	// ReasonBackupUnreadable: an AWS Backup read failed, and the tier
+	// requires backups: the verdict is UNKNOWN.
+	ReasonBackupUnreadable Reason = "backup_unreadable"
 	// ReasonConfigNotRecorded: with audit --source config, an account-region
 	// has tables but AWS Config's aggregator has no item for any of them (no
 	// recorder, DynamoDB tables not recorded, or not aggregated).

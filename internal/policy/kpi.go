@@ -16,6 +16,14 @@ type Summary struct {
 	GapMonthlyCostUSD  float64                 `json:"gap_monthly_cost_usd"`
 	PITRMonthlyCostUSD float64                 `json:"pitr_monthly_cost_usd"`
 	CoverageComplete   bool                    `json:"coverage_complete"`
+	// AWS Backup (issue 12): tables whose tier requires backups (not
+	// exempt), those a plan covers (status COVERED), those it does not
+	// (NOT_COVERED; UNKNOWN ones are in neither), and the estimated storage
+	// of their recovery points per month.
+	BackupRequiredTables    int     `json:"backup_required_tables"`
+	BackupCoveredTables     int     `json:"backup_covered_tables"`
+	BackupRequiredUncovered int     `json:"backup_required_uncovered"`
+	BackupMonthlyCostUSD    float64 `json:"backup_monthly_cost_usd"`
 	// Actual spend from Cost Explorer (audit --cost-explorer), for the last
 	// full month (SpendMonth, e.g. 2026-10): all of DynamoDB, its PITR storage
 	// and its backup storage, and (PITR + backup) ÷ DynamoDB. null when not
@@ -86,6 +94,23 @@ func (k *Tally) Add(t *model.Table, r Result, monthlyCost float64) {
 	gap, pitr := CostShares(r.Verdict, r.Reasons, t.PITR.Known && t.PITR.Enabled, monthlyCost)
 	s.GapMonthlyCostUSD += gap
 	s.PITRMonthlyCostUSD += pitr
+	if r.Backup != nil && r.Verdict != model.Exempt {
+		s.AddBackup(r.Backup.Status, r.Backup.MonthlyCostUSD)
+	}
+}
+
+// AddBackup counts one table that requires AWS Backup, with its status and
+// backup cost: the one place these rules live (the live tally and the merge
+// of shards use it).
+func (s *Summary) AddBackup(status string, monthlyCost float64) {
+	s.BackupRequiredTables++
+	switch status {
+	case BackupCovered:
+		s.BackupCoveredTables++
+	case BackupNotCovered:
+		s.BackupRequiredUncovered++
+	}
+	s.BackupMonthlyCostUSD += monthlyCost
 }
 
 // CostShares is what one table adds to the gap cost and to the PITR cost: the
@@ -121,5 +146,6 @@ func (k *Tally) Summary(coverageComplete bool) Summary {
 	s.ByTier = by
 	s.GapMonthlyCostUSD = model.RoundCents(s.GapMonthlyCostUSD)
 	s.PITRMonthlyCostUSD = model.RoundCents(s.PITRMonthlyCostUSD)
+	s.BackupMonthlyCostUSD = model.RoundCents(s.BackupMonthlyCostUSD)
 	return s
 }

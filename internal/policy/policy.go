@@ -30,6 +30,26 @@ type Result struct {
 	Owner string
 	// Exemption is the matching exemption (applied, or expired), or nil.
 	Exemption *AppliedExemption
+	// PITRVerdict is the verdict on PITR alone, before any AWS Backup
+	// reason (WithBackup) joins Verdict. enable and the event handler act on
+	// it (PITROnly): a backup reason never triggers a PITR change.
+	PITRVerdict model.Verdict
+	// Backup is the table's AWS Backup coverage when its tier requires it
+	// (WithBackup); nil otherwise.
+	Backup *BackupResult
+	// RPOExposureHours is how long ago the newest restorable point known was
+	// (PITR's latest restorable time, an AWS Backup recovery point, an
+	// on-demand backup); nil when none is known.
+	RPOExposureHours *float64
+}
+
+// PITROnly is the verdict on PITR alone (Verdict for a result made before
+// PITRVerdict existed).
+func (r Result) PITROnly() model.Verdict {
+	if r.PITRVerdict != "" {
+		return r.PITRVerdict
+	}
+	return r.Verdict
 }
 
 // AppliedExemption is an exemption that matched a table.
@@ -88,8 +108,18 @@ var unjudgeable = map[string]bool{"CREATING": true, "DELETING": true, "ARCHIVING
 // tags that decide the tier could not be read.
 const UnknownTier = "unknown"
 
-// Evaluate returns the verdict for t.
+// Evaluate returns the verdict for t on PITR (AWS Backup coverage joins it
+// in WithBackup, where the tier asks for it).
 func (e *Evaluator) Evaluate(t *model.Table) Result {
+	r := e.evaluatePITR(t)
+	r.PITRVerdict = r.Verdict
+	if t.PITR.Known && t.PITR.Enabled {
+		r.RPOExposureHours = e.exposure(t.PITR.LatestRestorable)
+	}
+	return r
+}
+
+func (e *Evaluator) evaluatePITR(t *model.Table) Result {
 	r := Result{Tier: e.TierOf(t), Owner: e.OwnerOf(t)}
 	if ex := e.exemptionFor(t); ex != nil {
 		r.Exemption = ex
@@ -178,15 +208,30 @@ func (e *Evaluator) possibleTiers(t *model.Table) []config.Tier {
 	return append(out, e.TierOf(&none))
 }
 
-// sameOutcome reports whether t gets the same verdict in every tier.
+// sameOutcome reports whether t gets the same verdict in every tier: the
+// same PITR judgement, and the same AWS Backup requirement (a tier that
+// requires backups can change the verdict).
 func (e *Evaluator) sameOutcome(tiers []config.Tier, t *model.Table) bool {
 	v0, r0 := judge(tiers[0], t.PITR)
 	for _, tier := range tiers[1:] {
-		if v, r := judge(tier, t.PITR); v != v0 || r != r0 {
+		if v, r := judge(tier, t.PITR); v != v0 || r != r0 || !sameBackup(tier, tiers[0]) {
 			return false
 		}
 	}
 	return true
+}
+
+// sameBackup reports whether two tiers ask the same of AWS Backup.
+func sameBackup(a, b config.Tier) bool {
+	switch {
+	case !a.RequiresBackup() && !b.RequiresBackup():
+		return true
+	case a.RequiresBackup() != b.RequiresBackup():
+		return false
+	}
+	x, y := *a.Backup, *b.Backup
+	x.Required, y.Required = nil, nil
+	return x == y
 }
 
 // stateUnread reports whether DescribeTable, which says the table's state,

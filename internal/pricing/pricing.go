@@ -24,9 +24,11 @@ const GiB = 1 << 30
 // Price is one region's prices in USD.
 type Price struct {
 	PITR    float64 `yaml:"pitr"`    // per GB-month
-	Backup  float64 `yaml:"backup"`  // per GB-month
+	Backup  float64 `yaml:"backup"`  // per GB-month (on-demand backups; AWS Backup warm storage)
 	Restore float64 `yaml:"restore"` // per GB restored
-	Source  string  `yaml:"source"`
+	// BackupCold is AWS Backup cold storage per GB-month (0: not given).
+	BackupCold float64 `yaml:"backup_cold"`
+	Source     string  `yaml:"source"`
 }
 
 // Table maps regions to prices.
@@ -75,7 +77,7 @@ func parse(name string, data []byte) (*Table, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	if err := dec.Decode(&t); err != nil {
-		return nil, fmt.Errorf("price file %s: %v (expected `default_region:` and `regions: {<region>: {pitr, backup, restore, source}}`)", name, err)
+		return nil, fmt.Errorf("price file %s: %v (expected `default_region:` and `regions: {<region>: {pitr, backup, backup_cold, restore, source}}`)", name, err)
 	}
 	t.Source = name
 	if t.Regions == nil {
@@ -92,7 +94,7 @@ func (t *Table) check(name string) error {
 	sort.Strings(regions)
 	for _, r := range regions {
 		p := t.Regions[r]
-		if p.PITR < 0 || p.Backup < 0 || p.Restore < 0 {
+		if p.PITR < 0 || p.Backup < 0 || p.Restore < 0 || p.BackupCold < 0 {
 			return fmt.Errorf("price file %s: region %s has a negative price", name, r)
 		}
 	}

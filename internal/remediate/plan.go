@@ -125,7 +125,10 @@ func NewPlan(entries []audit.Entry, o Options, now time.Time) *Plan {
 		Warnings: []string{}, Errors: []model.ScanError{}, Unmatched: []string{}, CoverageComplete: true}
 	for _, e := range entries {
 		t, r := e.Table, e.Eval
-		switch r.Verdict {
+		// PITR alone decides: AWS Backup reasons (issue 12) join the audit's
+		// verdict, but enable changes PITR only, so a table that is
+		// non-compliant or unknown for its backups alone gets no action.
+		switch r.PITROnly() {
 		case model.Unknown:
 			p.Skipped = append(p.Skipped, SkippedTable{t.Account, t.Region, t.Name, "PITR status unknown (" + joinReasons(r.Reasons) + "); audit it again"})
 			continue

@@ -207,3 +207,27 @@ func TestApplyInterrupted(t *testing.T) {
 		t.Errorf("summary %+v", p.Summary)
 	}
 }
+
+// A backup reason never triggers a PITR change: the plan follows the PITR
+// verdict, whatever AWS Backup adds to the audit's verdict (issue 12).
+func TestNewPlanIgnoresBackupReasons(t *testing.T) {
+	withBackup := func(e audit.Entry, v model.Verdict, reason model.Reason) audit.Entry {
+		e.Eval.PITRVerdict = e.Eval.Verdict
+		e.Eval.Verdict = v
+		e.Eval.Reasons = append(e.Eval.Reasons, reason)
+		e.Eval.Backup = &policy.BackupResult{Status: policy.BackupNotCovered}
+		return e
+	}
+	entries := []audit.Entry{
+		withBackup(entry("pitr-ok-no-plan", "critical", 35, model.Compliant, 35, nil), model.NonCompliant, model.ReasonNoBackupPlan),
+		withBackup(entry("pitr-ok-backup-unread", "critical", 35, model.Compliant, 35, nil), model.Unknown, model.ReasonBackupUnreadable),
+		withBackup(entry("pitr-off-stale", "critical", 35, model.NonCompliant, 0, nil), model.NonCompliant, model.ReasonBackupStale),
+	}
+	p := NewPlan(entries, Options{}, now)
+	if len(p.Actions) != 1 || p.Actions[0].Table != "pitr-off-stale" || p.Actions[0].Action != EnablePITR {
+		t.Errorf("actions %+v: only the table whose PITR is off gets one", p.Actions)
+	}
+	if len(p.Skipped) != 0 {
+		t.Errorf("skipped %+v: a table whose PITR is known is never skipped for its backups", p.Skipped)
+	}
+}

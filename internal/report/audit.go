@@ -78,6 +78,12 @@ type TableResult struct {
 	Exemption          *policy.AppliedExemption `json:"exemption"`
 	PITRMonthlyCostUSD float64                  `json:"pitr_monthly_cost_usd"`
 	CostEstimated      bool                     `json:"cost_estimated"`
+	// Backup is the table's AWS Backup coverage; null when its tier asks
+	// for no backups (issue 12).
+	Backup *policy.BackupResult `json:"backup"`
+	// RPOExposureHours is the hours since the newest restorable point known
+	// (PITR, AWS Backup, on-demand backup); null when none is known.
+	RPOExposureHours *float64 `json:"rpo_exposure_hours"`
 	// Source is what decided the verdict: "live" (read from DynamoDB by this
 	// run) or "config" (an AWS Config item, with audit --source config);
 	// SourceAgeSeconds is how old those facts were (0 for live). SourceReason
@@ -107,6 +113,7 @@ func NewTableResult(t *model.Table, r policy.Result, cost float64, estimated boo
 		PITR:    PITRResult{Status: t.PITR.StatusString()},
 		Verdict: r.Verdict, Reasons: r.Reasons, Notes: r.Notes, Exemption: r.Exemption,
 		PITRMonthlyCostUSD: math.Round(cost*10000) / 10000, CostEstimated: estimated,
+		Backup: r.Backup, RPOExposureHours: r.RPOExposureHours,
 	}
 	if tr.Status == "" {
 		tr.Status = "UNKNOWN"

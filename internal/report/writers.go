@@ -287,6 +287,10 @@ func WriteAuditSummary(w io.Writer, a *Audit) {
 	}
 	fmt.Fprintf(w, "Critical tables without PITR (snapshot gap): %d\n", s.SnapshotGapTables)
 	fmt.Fprintf(w, "Cost to close PITR gaps: $%.2f/month  (PITR now: $%.2f/month)\n", s.GapMonthlyCostUSD, s.PITRMonthlyCostUSD)
+	if s.BackupRequiredTables > 0 {
+		fmt.Fprintf(w, "AWS Backup: %d tables require it, %d covered, %d not covered  (backup storage: $%.2f/month)\n",
+			s.BackupRequiredTables, s.BackupCoveredTables, s.BackupRequiredUncovered, s.BackupMonthlyCostUSD)
+	}
 	if s.DynamoDBSpendUSD != nil {
 		share := "n/a (no DynamoDB spend)"
 		if s.ResilienceCostShare != nil {

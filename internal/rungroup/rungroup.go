@@ -132,11 +132,17 @@ func Merge(parts []Part) (*report.Audit, error) {
 	report.SortTables(out.Tables)
 	// Costs from the tables, not the shards' rounded sums: rounding each
 	// shard's total to cents could move the group's total by a cent per shard.
+	// The AWS Backup KPIs are counted from the tables too, by the live
+	// tally's rule (policy.Summary.AddBackup).
 	sum.GapMonthlyCostUSD, sum.PITRMonthlyCostUSD = 0, 0
+	sum.BackupRequiredTables, sum.BackupCoveredTables, sum.BackupRequiredUncovered, sum.BackupMonthlyCostUSD = 0, 0, 0, 0
 	for _, t := range out.Tables {
 		gap, pitr := policy.CostShares(t.Verdict, t.Reasons, t.PITR.Status == "ENABLED", t.PITRMonthlyCostUSD)
 		sum.GapMonthlyCostUSD += gap
 		sum.PITRMonthlyCostUSD += pitr
+		if t.Backup != nil && t.Verdict != model.Exempt {
+			sum.AddBackup(t.Backup.Status, t.Backup.MonthlyCostUSD)
+		}
 	}
 	if dup := duplicateTable(out.Tables); dup != "" {
 		return nil, fmt.Errorf("table %s appears in two shards: the shards were not split by the same rule (use --shard K/N of one pitrguard version for every shard)", dup)
@@ -168,6 +174,10 @@ func SumSummaries(sums []policy.Summary, coverage bool) policy.Summary {
 		addSummary(&s, x)
 		s.GapMonthlyCostUSD += x.GapMonthlyCostUSD
 		s.PITRMonthlyCostUSD += x.PITRMonthlyCostUSD
+		s.BackupRequiredTables += x.BackupRequiredTables
+		s.BackupCoveredTables += x.BackupCoveredTables
+		s.BackupRequiredUncovered += x.BackupRequiredUncovered
+		s.BackupMonthlyCostUSD += x.BackupMonthlyCostUSD
 	}
 	return finishSummary(s, coverage)
 }
@@ -211,6 +221,7 @@ func finishSummary(s policy.Summary, coverage bool) policy.Summary {
 	}
 	s.GapMonthlyCostUSD = model.RoundCents(s.GapMonthlyCostUSD)
 	s.PITRMonthlyCostUSD = model.RoundCents(s.PITRMonthlyCostUSD)
+	s.BackupMonthlyCostUSD = model.RoundCents(s.BackupMonthlyCostUSD)
 	s.CoverageComplete = coverage
 	return s
 }

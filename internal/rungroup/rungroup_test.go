@@ -183,3 +183,36 @@ func TestSumSummaries(t *testing.T) {
 		t.Errorf("no shards: %+v", s)
 	}
 }
+
+// The AWS Backup KPIs of a run group are counted from its tables, by the
+// live tally's rule, and the backup cost is summed unrounded; SumSummaries
+// adds up the shards' own backup KPIs.
+func TestMergeBackupKPIs(t *testing.T) {
+	row := func(name, status string, v model.Verdict, cost float64) report.TableResult {
+		tr := report.TableResult{Account: "111111111111", Region: "us-east-1", Name: name, Tier: "critical", Verdict: v}
+		if status != "" {
+			tr.Backup = &policy.BackupResult{Status: status, MonthlyCostUSD: cost}
+		}
+		return tr
+	}
+	a := shard(1, 2, "g", row("a", policy.BackupCovered, model.Compliant, 1.004), row("b", policy.BackupNotCovered, model.NonCompliant, 0))
+	b := shard(2, 2, "g", row("c", policy.BackupCovered, model.NonCompliant, 1.004), row("d", "", model.Compliant, 0),
+		row("e", policy.BackupNotCovered, model.Exempt, 0), row("f", policy.BackupUnknown, model.Unknown, 0))
+	b.Audit.Tables[0].Account = "222222222222"
+	m, err := Merge([]Part{a, b})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := m.Summary
+	if s.BackupRequiredTables != 4 || s.BackupCoveredTables != 2 || s.BackupRequiredUncovered != 1 || s.BackupMonthlyCostUSD != 2.01 {
+		t.Errorf("backup KPIs: required %d covered %d uncovered %d cost %v", s.BackupRequiredTables, s.BackupCoveredTables, s.BackupRequiredUncovered, s.BackupMonthlyCostUSD)
+	}
+	a.Audit.Summary.AddBackup(policy.BackupCovered, 1.004)
+	a.Audit.Summary.AddBackup(policy.BackupNotCovered, 0)
+	b.Audit.Summary.AddBackup(policy.BackupCovered, 1.004)
+	b.Audit.Summary.AddBackup(policy.BackupUnknown, 0)
+	got := SumSummaries([]policy.Summary{a.Audit.Summary, b.Audit.Summary}, true)
+	if got.BackupRequiredTables != 4 || got.BackupCoveredTables != 2 || got.BackupRequiredUncovered != 1 || got.BackupMonthlyCostUSD != 2.01 {
+		t.Errorf("SumSummaries backup KPIs: required %d covered %d uncovered %d cost %v", got.BackupRequiredTables, got.BackupCoveredTables, got.BackupRequiredUncovered, got.BackupMonthlyCostUSD)
+	}
+}

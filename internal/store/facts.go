@@ -63,6 +63,49 @@ type Facts struct {
 	Source           string  `json:"source,omitempty"`
 	SourceAgeSeconds float64 `json:"source_age_seconds,omitempty"`
 	SourceReason     string  `json:"source_reason,omitempty"`
+	// Backup is the table's AWS Backup coverage when its tier required it
+	// (issue 12; absent otherwise, and in rows written before it).
+	Backup *FactsBackup `json:"backup,omitempty"`
+	// RPOExposureHours is the hours since the newest restorable point known.
+	RPOExposureHours *float64 `json:"rpo_exposure_hours,omitempty"`
+}
+
+// FactsBackup is a table's AWS Backup coverage as the audit judged it.
+type FactsBackup struct {
+	Status             string            `json:"status"`
+	Plans              []FactsBackupPlan `json:"plans"`
+	LastRecoveryPoint  *time.Time        `json:"last_recovery_point"`
+	AgeHours           *float64          `json:"age_hours"`
+	PointStatusChecked bool              `json:"point_status_checked"`
+	OptIn              *bool             `json:"opt_in"`
+	AdvancedFeatures   *bool             `json:"advanced_features"`
+	OnDemandLatest     *time.Time        `json:"on_demand_latest"`
+	MonthlyCostUSD     float64           `json:"monthly_cost_usd"`
+	CostEstimated      bool              `json:"cost_estimated"`
+	Excluded           []string          `json:"excluded"`
+	Notes              []string          `json:"notes"`
+}
+
+// FactsBackupPlan is one rule that backed the table up.
+type FactsBackupPlan struct {
+	Plan          string            `json:"plan"`
+	PlanID        string            `json:"plan_id"`
+	Selection     string            `json:"selection"`
+	Rule          string            `json:"rule"`
+	Schedule      string            `json:"schedule"`
+	RetentionDays *int              `json:"retention_days"`
+	ColdAfterDays *int              `json:"cold_after_days"`
+	Vault         string            `json:"vault"`
+	VaultLocked   *bool             `json:"vault_locked"`
+	Copies        []FactsBackupCopy `json:"copies"`
+}
+
+// FactsBackupCopy is a rule's copy action.
+type FactsBackupCopy struct {
+	VaultARN      string `json:"vault_arn"`
+	Region        string `json:"region"`
+	Account       string `json:"account"`
+	RetentionDays *int   `json:"retention_days"`
 }
 
 // FactsPITR is a table's point-in-time recovery as read. Status is ENABLED,

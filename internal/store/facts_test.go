@@ -75,3 +75,33 @@ func TestDecodeFactsRefusesWhatItCannotRead(t *testing.T) {
 		}
 	}
 }
+
+// The AWS Backup block (issue 12) is an added field of version 1: it round-
+// trips, and version 1 rows written before it read back without one.
+func TestFactsBackupRoundTrip(t *testing.T) {
+	days, locked, optIn, age, rpo := 400, true, false, 3.5, 0.25
+	last := time.Date(2026, 11, 24, 9, 0, 0, 0, time.UTC)
+	f := Facts{Account: "111111111111", Region: "us-east-1", Name: "ledger", Tags: map[string]string{}, Replicas: []FactsReplica{},
+		ReadErrors: []FactsError{}, Reasons: []string{"backup_stale"}, Notes: []string{}, RPOExposureHours: &rpo,
+		Backup: &FactsBackup{Status: "COVERED", LastRecoveryPoint: &last, AgeHours: &age, PointStatusChecked: true, OptIn: &optIn,
+			MonthlyCostUSD: 40, Excluded: []string{}, Notes: []string{"1 PARTIAL"},
+			Plans: []FactsBackupPlan{{Plan: "long", PlanID: "p1", Selection: "s", Rule: "daily", Schedule: "cron(0 5 ? * * *)", RetentionDays: &days,
+				Vault: "v", VaultLocked: &locked, Copies: []FactsBackupCopy{{VaultARN: "arn:aws:backup:eu-west-1:1:backup-vault:v", Region: "eu-west-1", Account: "1", RetentionDays: &days}}}}}}
+	enc, _, err := f.Encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	back, err := DecodeFacts(enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Version = FactsVersion
+	if diff := cmp.Diff(&f, back); diff != "" {
+		t.Errorf("round trip (-want +got):\n%s", diff)
+	}
+	raw, _ := os.ReadFile("testdata/facts_v1.json")
+	old, err := DecodeFacts(raw)
+	if err != nil || old.Backup != nil || old.RPOExposureHours != nil {
+		t.Errorf("a row written before the backup block: %v %+v", err, old.Backup)
+	}
+}

@@ -122,6 +122,9 @@ type Proxy struct {
 	// Record turns off call recording when false (the benchmark's long runs);
 	// NewProxy sets it to true.
 	Record bool
+	// Backup, if set, answers the AWS Backup calls moto lacks (after the
+	// fault rules, so they are counted and can fail like any other).
+	Backup *BackupFake
 }
 
 // NewProxy starts a proxy in front of target (moto's URL).
@@ -262,6 +265,13 @@ func (p *Proxy) parse(r *http.Request, body []byte) request {
 		}
 	} else if i := strings.Index(r.URL.Path, "/operation/"); i >= 0 {
 		q.op, q.protocol = r.URL.Path[i+len("/operation/"):], "json11"
+	} else if q.service == "backup" {
+		var params []string
+		q.op, params = BackupOp(r.Method, r.URL.EscapedPath())
+		q.protocol = "restjson"
+		if q.op == "ListRecoveryPointsByResource" && len(params) == 1 && strings.Contains(params[0], ":table/") {
+			q.table = params[0][strings.LastIndex(params[0], "/")+1:]
+		}
 	} else {
 		form, _ := url.ParseQuery(string(body))
 		q.op, q.protocol = form.Get("Action"), "query"
@@ -367,6 +377,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	switch fault {
 	case FaultNone:
+		if q.service == "backup" && p.Backup != nil && p.Backup.Serves(q.op) {
+			p.Backup.serve(w, r, q.op, q.account, q.region, body)
+			return
+		}
 	case FaultStall:
 		<-r.Context().Done() // ends when the client hangs up or Close closes the connection
 		return
@@ -451,6 +465,17 @@ func writeError(w http.ResponseWriter, q request, code, msg string) {
 	}
 	var body []byte
 	switch q.protocol {
+	case "restjson":
+		switch code {
+		case string(FaultAccessDenied), "AccessDenied":
+			status = http.StatusForbidden
+		case string(FaultThrottle):
+			status = http.StatusTooManyRequests
+		case string(FaultNotFound):
+			status = http.StatusNotFound
+		}
+		restError(w, status, code, msg)
+		return
 	case "json10":
 		body, _ = json.Marshal(map[string]string{"__type": "com.amazonaws.dynamodb.v20120810#" + code, "message": msg})
 		w.Header().Set("Content-Type", "application/x-amz-json-1.0")

@@ -32,6 +32,8 @@ type tmpl struct {
 	overrides  map[string]string
 	serverless bool
 	condDepth  int
+	// types are the template's resources' types, by logical id.
+	types map[string]string
 }
 
 type param struct {

@@ -97,6 +97,12 @@ func Scan(file string, src []byte, params map[string]string, opt iac.Options, no
 	if res == nil || res.Kind != yaml.MappingNode {
 		return nil, nil
 	}
+	t.types = map[string]string{}
+	for i := 0; i+1 < len(res.Content); i += 2 {
+		if _, ty := get(res.Content[i+1], "Type"); ty != nil {
+			t.types[res.Content[i].Value] = ty.Value
+		}
+	}
 	lines := strings.Split(string(src), "\n")
 	var out []iac.Finding
 	for i := 0; i+1 < len(res.Content); i += 2 {
@@ -171,6 +177,8 @@ func (t *tmpl) resource(file string, src []byte, key, r *yaml.Node, typ string, 
 		return []iac.Finding{judge(base, props, props != nil, t.identity(props, tags, ""))}
 	case "AWS::DynamoDB::GlobalTable":
 		return t.globalTableReplicas(base, props, judge)
+	case "AWS::Backup::BackupSelection":
+		return t.backupSelection(base, props)
 	case "Custom::DynamoDBReplica":
 		f := base
 		f.Verdict, f.Rule = iac.Info, iac.RuleReplicaI

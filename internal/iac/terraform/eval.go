@@ -314,6 +314,10 @@ type walker struct {
 	minDays   int
 	limits    iac.Limits
 	split     map[string][]string // file → lines, for comment directives
+	// extras are findings of rules on other resources than tables (the
+	// backup-selection-arn rule), made on the first pass only (extrasOn).
+	extras   []result
+	extrasOn bool
 }
 
 func (w *walker) load(dir string) *module {
@@ -333,6 +337,8 @@ func (w *walker) walk(in *instance, key string, depth int) {
 		switch r.typ {
 		case "aws_dynamodb_table", "aws_dynamodb_table_replica":
 			w.resource(in, r)
+		case "aws_backup_selection":
+			w.backupSelection(in, r)
 		}
 	}
 	if depth > 8 {

@@ -136,7 +136,9 @@ func Scan(dir string, o Options) ([]iac.Finding, []Diag) {
 	w.diags = append(w.diags, d...)
 	base := newRoot(root, tfvars, nil)
 	base.defaultTags = providerTags(base)
+	w.extrasOn = true
 	w.walk(base, "", 0)
+	w.extrasOn = false
 	results := w.results
 
 	// Inputs with no value: enumerate bool ones (up to 4) to tell CONDITIONAL
@@ -194,6 +196,13 @@ func Scan(dir string, o Options) ([]iac.Finding, []Diag) {
 		case f.Verdict == iac.Conditional:
 			f.Fix = &iac.Fix{File: f.File, Manual: "the result depends on input values; a person has to decide"}
 		}
+		out = append(out, f)
+	}
+	for _, r := range w.extras {
+		f := r.finding
+		ds, problems := iac.CommentDirectives(r.comments)
+		f.Reasons = append(f.Reasons, problems...)
+		iac.Apply(&f, ds, o.Now)
 		out = append(out, f)
 	}
 	return out, w.diags

@@ -1,0 +1,281 @@
+// Package backupsel decides whether an AWS Backup selection assigns a
+// DynamoDB table to its plan. AWS has no call that answers it, and peers get
+// it wrong in known ways, so this is the one evaluator: the audit, the proof
+// of `pitrguard backup plan` and the docs all use it. It follows the AWS
+// Backup API reference (BackupSelection) and developer guide (assigning
+// resources):
+//
+//   - Resources are ARN patterns, OR-ed; `*` matches any run of
+//     non-whitespace characters, and "*" alone matches every resource.
+//   - ListOfTags are StringEquals tag conditions, OR-ed with Resources.
+//   - A selection with neither Resources nor ListOfTags selects every
+//     (opted-in) resource.
+//   - Then every entry of Conditions must hold (AND): StringEquals,
+//     StringNotEquals, StringLike, StringNotLike on aws:ResourceTag/KEY.
+//     Operators are case-sensitive; in StringLike `*` matches any run of
+//     characters, spaces included. A NotEquals/NotLike condition on a tag
+//     the table does not carry holds.
+//   - NotResources, ARN patterns like Resources, exclude what they match.
+//
+// A table *name* in Resources is not an ARN and selects nothing
+// (terraform-provider-aws #29458); Explain says so. When the answer depends
+// on tags that could not be read, the result is Unknown, never a guess.
+package backupsel
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+
+	"github.com/pitrguard/pitrguard/internal/model"
+)
+
+// Match is a three-valued answer.
+type Match int
+
+// Answers.
+const (
+	No Match = iota
+	Yes
+	Unknown
+)
+
+func (m Match) String() string {
+	switch m {
+	case Yes:
+		return "yes"
+	case Unknown:
+		return "unknown"
+	}
+	return "no"
+}
+
+// Resource is what a selection is evaluated on.
+type Resource struct {
+	ARN  string
+	Tags map[string]string
+	// TagsKnown is false when the tags could not be read: a selection that
+	// looks at tags then answers Unknown.
+	TagsKnown bool
+}
+
+// TableResource is the Resource of a table.
+func TableResource(t *model.Table) Resource {
+	return Resource{ARN: t.ARN, Tags: t.Tags, TagsKnown: t.TagsKnown}
+}
+
+// Result is a selection's answer for one resource.
+type Result struct {
+	Match Match
+	// ByType is true when a Resources ARN pattern of the resource's own
+	// service (arn:…:dynamodb:…) matched: the resource type is assigned
+	// explicitly, and AWS Backup then ignores the region's opt-in for it
+	// (developer guide, "Assigning resources to a backup plan"). A
+	// selection by tags only, or by "*", is subject to the opt-in.
+	ByType bool
+}
+
+// TagKeyPrefix is the condition-key prefix of a tag.
+const TagKeyPrefix = "aws:ResourceTag/"
+
+// Evaluate answers whether sel assigns r to its plan.
+func Evaluate(sel model.BackupSelection, r Resource) Result {
+	for _, p := range sel.NotResources {
+		if ARNMatch(p, r.ARN) {
+			return Result{Match: No}
+		}
+	}
+	var res Result
+	selected := No
+	if len(sel.Resources) == 0 && len(sel.ListOfTags) == 0 {
+		selected = Yes
+	}
+	for _, p := range sel.Resources {
+		if ARNMatch(p, r.ARN) {
+			selected = Yes
+			res.ByType = res.ByType || namesService(p, r.ARN)
+		}
+	}
+	if selected != Yes {
+		for _, c := range sel.ListOfTags {
+			selected = or(selected, tagCondition(c, r, equals))
+		}
+	}
+	res.Match = and(selected, conditions(sel.Conditions, r))
+	if res.Match != Yes {
+		res.ByType = false
+	}
+	return res
+}
+
+// UsesTags reports whether the answer of sel can depend on a resource's tags.
+func UsesTags(sel model.BackupSelection) bool {
+	return len(sel.ListOfTags) > 0 || !sel.Conditions.Empty()
+}
+
+func conditions(c model.BackupConditions, r Resource) Match {
+	m := Yes
+	for _, x := range c.StringEquals {
+		m = and(m, tagCondition(x, r, equals))
+	}
+	for _, x := range c.StringNotEquals {
+		m = and(m, not(tagCondition(x, r, equals)))
+	}
+	for _, x := range c.StringLike {
+		m = and(m, tagCondition(x, r, Like))
+	}
+	for _, x := range c.StringNotLike {
+		m = and(m, not(tagCondition(x, r, Like)))
+	}
+	return m
+}
+
+func equals(pattern, value string) bool { return pattern == value }
+
+// tagCondition tests the tag a condition names with test; a missing tag
+// does not match (so its negation holds).
+func tagCondition(c model.BackupCondition, r Resource, test func(pattern, value string) bool) Match {
+	if !r.TagsKnown {
+		return Unknown
+	}
+	v, ok := r.Tags[TagKey(c.Key)]
+	if !ok {
+		return No
+	}
+	if test(c.Value, v) {
+		return Yes
+	}
+	return No
+}
+
+// TagKey is the tag key a condition key names (aws:ResourceTag/env → env).
+func TagKey(conditionKey string) string {
+	return strings.TrimPrefix(conditionKey, TagKeyPrefix)
+}
+
+func or(a, b Match) Match {
+	switch {
+	case a == Yes || b == Yes:
+		return Yes
+	case a == Unknown || b == Unknown:
+		return Unknown
+	}
+	return No
+}
+
+func and(a, b Match) Match {
+	switch {
+	case a == No || b == No:
+		return No
+	case a == Unknown || b == Unknown:
+		return Unknown
+	}
+	return Yes
+}
+
+func not(a Match) Match {
+	switch a {
+	case Yes:
+		return No
+	case No:
+		return Yes
+	}
+	return Unknown
+}
+
+// ARNMatch reports whether an ARN pattern of Resources or NotResources
+// matches arn: case-sensitive, `*` matches any run (possibly empty) of
+// non-whitespace characters, and "*" alone matches every resource. A pattern
+// that is not an ARN (a table name) matches nothing.
+func ARNMatch(pattern, arn string) bool {
+	if pattern == "*" {
+		return true
+	}
+	if !strings.HasPrefix(pattern, "arn:") {
+		return false
+	}
+	return wildcard(pattern, arn, func(r rune) bool { return !unicode.IsSpace(r) })
+}
+
+// Like is StringLike: case-sensitive, `*` matches any run of characters
+// (spaces included). No other character is a wildcard.
+func Like(pattern, value string) bool {
+	return wildcard(pattern, value, func(rune) bool { return true })
+}
+
+// wildcard matches s against pattern, where `*` matches any run of runes
+// that star accepts (dynamic programming over prefixes: patterns and ARNs
+// are short, and it stays right whatever star accepts).
+func wildcard(pattern, s string, star func(rune) bool) bool {
+	p, v := []rune(pattern), []rune(s)
+	// ok[j] is whether p[:i] matches v[:j], for the current i.
+	ok := make([]bool, len(v)+1)
+	ok[0] = true
+	for i := range p {
+		next := make([]bool, len(v)+1)
+		if p[i] == '*' {
+			next[0] = ok[0]
+			for j := 1; j <= len(v); j++ {
+				next[j] = ok[j] || (next[j-1] && star(v[j-1]))
+			}
+		} else {
+			for j := 1; j <= len(v); j++ {
+				next[j] = ok[j-1] && v[j-1] == p[i]
+			}
+		}
+		ok = next
+	}
+	return ok[len(v)]
+}
+
+// namesService reports whether an ARN pattern names the service of arn
+// literally (arn:aws:dynamodb:… for a table), i.e. assigns the type.
+func namesService(pattern, arn string) bool {
+	ps, as := strings.SplitN(pattern, ":", 4), strings.SplitN(arn, ":", 4)
+	return len(ps) == 4 && len(as) == 4 && ps[2] == as[2]
+}
+
+// IsName reports whether a Resources entry is not an ARN (nor "*"): a
+// name, which AWS Backup reads as an ARN that matches nothing.
+func IsName(entry string) bool {
+	return entry != "*" && !strings.HasPrefix(entry, "arn:")
+}
+
+// Explain says, for a resource sel does not select, what in sel a reader
+// would expect to select it and why it does not: a table name where an ARN
+// belongs, an exclusion by NotResources, and a tag condition that differs
+// only in case. Empty when nothing stands out.
+func Explain(sel model.BackupSelection, r Resource, tableName string) []string {
+	var out []string
+	for _, e := range sel.Resources {
+		if IsName(e) && (e == tableName || strings.HasSuffix(r.ARN, ":table/"+e) || strings.Contains(e, "*")) {
+			out = append(out, fmt.Sprintf("Resources lists %q, a table name, not an ARN: AWS Backup selects nothing with it (terraform-provider-aws #29458); write %s", e, suggestARN(r.ARN, e)))
+		}
+	}
+	for _, e := range sel.NotResources {
+		if ARNMatch(e, r.ARN) {
+			out = append(out, fmt.Sprintf("excluded by NotResources %q", e))
+		}
+	}
+	if r.TagsKnown {
+		all := append(append([]model.BackupCondition{}, sel.ListOfTags...), sel.Conditions.StringEquals...)
+		for _, c := range all {
+			k := TagKey(c.Key)
+			for tk, tv := range r.Tags {
+				if (tk == k && tv != c.Value && strings.EqualFold(tv, c.Value)) || (tk != k && strings.EqualFold(tk, k) && strings.EqualFold(tv, c.Value)) {
+					out = append(out, fmt.Sprintf("condition %s = %q does not match the tag %s = %q: AWS Backup compares tag keys and values case-sensitively", c.Key, c.Value, tk, tv))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// suggestARN is the ARN a name entry should have been: the table's own ARN
+// with the name (a pattern keeps its wildcards).
+func suggestARN(arn, name string) string {
+	if i := strings.LastIndex(arn, ":table/"); i >= 0 {
+		return arn[:i] + ":table/" + name
+	}
+	return "arn:aws:dynamodb:REGION:ACCOUNT:table/" + name
+}
