@@ -46,7 +46,7 @@ func seedEstate(ctx context.Context, s *testaws.Seeder, members []string) (int, 
 		place{members[1], "us-east-1", []testaws.TableSpec{
 			{Name: "payments", Tags: map[string]string{"env": "production", "owner": "payments", "tier": "business-critical"}, PITR: true},
 			{Name: "payment-intents", Tags: map[string]string{"env": "production", "owner": "payments"}},
-			{Name: "ledger", Tags: map[string]string{"tier": "business-critical", "owner": "finance"}, PITR: true, RecoveryDays: 14},
+			{Name: "ledger", Tags: map[string]string{"tier": "business-critical", "owner": "finance"}, PITR: true, RecoveryDays: 14, Items: 40}, // drilled
 			{Name: "fx-rates", Tags: map[string]string{"tier": "business-critical", "owner": "finance"}, PITR: true, RecoveryDays: 3},
 			{Name: "tmp-reconcile-2026-11", Tags: map[string]string{"owner": "finance"}},
 		}},

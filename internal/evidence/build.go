@@ -246,13 +246,24 @@ func (b *builder) kpis(context.Context) error {
 	}
 	k.BackupMonthlyCostUSD = recordedBackup(la.Raw).MonthlyCostUSD
 	k.Status = measured("the figures of the latest audit of the period; compliance_rate = compliant / (compliant + non_compliant + unknown)")
-	if s.DynamoDBSpendUSD == nil {
-		k.Spend.Status = notMeasured("the latest audit did not read Cost Explorer; run `pitrguard audit --cost-explorer` from the management account")
+	// Spend is a month's bill: the newest audit of the period that read
+	// Cost Explorer gives it (audits may read it less often than they run).
+	var sa *trend.Audit
+	for i := len(b.audits) - 1; i >= 0 && sa == nil; i-- {
+		if b.audits[i].Summary.DynamoDBSpendUSD != nil {
+			sa = &b.audits[i]
+		}
+	}
+	if sa == nil {
+		k.Spend.Status = notMeasured("no audit of the period read Cost Explorer; run `pitrguard audit --cost-explorer` from the management account")
 		return nil
 	}
-	k.Spend = Spend{Status: measured("billed spend of " + s.SpendMonth + " from Cost Explorer (the whole payer account); beside the estimate from table sizes"),
-		Month: s.SpendMonth, DynamoDBSpendUSD: s.DynamoDBSpendUSD, PITRSpendUSD: s.PITRSpendUSD, BackupSpendUSD: s.BackupSpendUSD,
-		ResilienceCostShare: s.ResilienceCostShare}
+	ss := sa.Summary
+	k.Spend = Spend{Status: measured(fmt.Sprintf("billed spend of %s from Cost Explorer (the whole payer account), read by the audit of %s; beside the estimate from table sizes",
+		ss.SpendMonth, sa.At.UTC().Format("2006-01-02 15:04 UTC"))),
+		Audit: &AuditRef{At: sa.At.UTC(), RunIDs: sa.RunIDs, RunGroup: sa.RunGroup},
+		Month: ss.SpendMonth, DynamoDBSpendUSD: ss.DynamoDBSpendUSD, PITRSpendUSD: ss.PITRSpendUSD, BackupSpendUSD: ss.BackupSpendUSD,
+		ResilienceCostShare: ss.ResilienceCostShare}
 	return nil
 }
 

@@ -261,3 +261,30 @@ func reportJSON(t *testing.T, r *Report) map[string]any {
 	}
 	return m
 }
+
+// TestSpendFromTheNewestAuditThatReadIt: audits may read Cost Explorer less
+// often than they run; the spend is the newest measured one of the period,
+// naming the audit that read it, and none outside the period is used.
+func TestSpendFromTheNewestAuditThatReadIt(t *testing.T) {
+	db := fixture(t)
+	later := addAudit(t, db, now.Add(-time.Hour), nil, nil, events, ledger) // reads no Cost Explorer
+	r := build(t, db)
+	sp := r.KPIs.Spend
+	if !sp.Measured || sp.Audit == nil || len(sp.Audit.RunIDs) != 1 || sp.Audit.RunIDs[0] != 4 || !sp.Audit.At.Equal(days(1)) ||
+		sp.DynamoDBSpendUSD == nil || *sp.DynamoDBSpendUSD != 200 || sp.Month != "2026-10" {
+		t.Errorf("spend: %+v (audit %+v)", sp, sp.Audit)
+	}
+	if la := r.KPIs.Audit; la == nil || la.RunIDs[0] != later {
+		t.Errorf("the other KPIs are still the latest audit's (run %d): %+v", later, la)
+	}
+	if !strings.Contains(sp.Note, days(1).UTC().Format("2006-01-02 15:04 UTC")) {
+		t.Errorf("the note does not say which audit read the spend: %q", sp.Note)
+	}
+	r, err := Build(context.Background(), db, Options{Now: now, Since: 2 * time.Hour, SinceText: "2h", Policy: testPolicy(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.KPIs.Spend.Measured || r.KPIs.Spend.DynamoDBSpendUSD != nil {
+		t.Errorf("a spend read before the period is used: %+v", r.KPIs.Spend)
+	}
+}

@@ -130,11 +130,13 @@ type MTTR struct {
 // Spend is the actual spend the latest audit read from Cost Explorer.
 type Spend struct {
 	Status
-	Month               string   `json:"month,omitempty"`
-	DynamoDBSpendUSD    *float64 `json:"dynamodb_spend_usd"`
-	PITRSpendUSD        *float64 `json:"pitr_spend_usd"`
-	BackupSpendUSD      *float64 `json:"backup_spend_usd"`
-	ResilienceCostShare *float64 `json:"resilience_cost_share"`
+	// Audit is the audit that read it: the newest of the period that did.
+	Audit               *AuditRef `json:"audit,omitempty"`
+	Month               string    `json:"month,omitempty"`
+	DynamoDBSpendUSD    *float64  `json:"dynamodb_spend_usd"`
+	PITRSpendUSD        *float64  `json:"pitr_spend_usd"`
+	BackupSpendUSD      *float64  `json:"backup_spend_usd"`
+	ResilienceCostShare *float64  `json:"resilience_cost_share"`
 }
 
 // Trend is section 2's chart data: one point per audit of the period.
