@@ -89,6 +89,11 @@ still listed with ListTables per account-region; one with tables but no Config
 item at all is an error (no recorder) and the coverage is incomplete. Each
 table's JSON says its source ("config" or "live") and its age.
 
+Memory stays flat however many tables there are: each table goes to a
+temporary spill in $TMPDIR as soon as it is judged (about 2 KB per table at
+the peak; the files are deleted as they are created, so nothing is left
+behind) and is read back in order by the report, the history and --notify.
+
 It only reads: no call it makes changes anything. Each run is recorded in the
 history database (see 'pitrguard history') unless --no-store is given.`,
 		Example: `  # Your own account, every enabled region

@@ -163,9 +163,10 @@ func Main() int {
 		<-ctx.Done()
 		stop() // restore default handling: a second Ctrl-C kills the process
 	}()
-	f := &Factory{IO: iostreams.System(), Now: time.Now, Getenv: os.Getenv}
+	var spill audit.SpillStats
+	f := &Factory{IO: iostreams.System(), Now: time.Now, Getenv: os.Getenv, spillStats: func(s audit.SpillStats) { spill = s }}
 	code := Run(ctx, os.Args[1:], f)
-	writeMemStats(os.Getenv("PITRGUARD_STATS_FILE"))
+	writeMemStats(os.Getenv("PITRGUARD_STATS_FILE"), spill)
 	return code
 }
 
