@@ -123,14 +123,8 @@ func main() {
 // estate is not seeded.
 func runEventsOnly(ctx context.Context, o options, log *os.File) (*Results, error) {
 	res := &Results{Machine: machine(), LatencyMS: float64(o.latency) / float64(time.Millisecond), StartedAt: time.Now().UTC()}
-	dir, err := os.MkdirTemp("", "pitrguard-bench-")
-	if err != nil {
-		return nil, err
-	}
+	dir, bin, logf, err := setUp(ctx, log)
 	defer os.RemoveAll(dir)
-	logf := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
-	logf("Building pitrguard ...")
-	bin, err := buildPitrguard(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -167,26 +161,26 @@ func generatedOnly(only string) bool {
 	return true
 }
 
-// buildPitrguard builds the binary under test into dir.
-func buildPitrguard(ctx context.Context, dir string) (string, error) {
-	bin := filepath.Join(dir, "pitrguard")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/pitrguard").CombinedOutput(); err != nil {
-		return "", fmt.Errorf("go build: %v\n%s", err, out)
+// setUp makes the benchmark's temporary directory (the caller removes it,
+// also on error) and builds the binary under test into it.
+func setUp(ctx context.Context, log *os.File) (dir, bin string, logf func(string, ...any), err error) {
+	logf = func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
+	if dir, err = os.MkdirTemp("", "pitrguard-bench-"); err != nil {
+		return "", "", logf, err
 	}
-	return bin, nil
+	logf("Building pitrguard ...")
+	bin = filepath.Join(dir, "pitrguard")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/pitrguard").CombinedOutput(); err != nil {
+		return dir, "", logf, fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return dir, bin, logf, nil
 }
 
 // runGenerated runs only the generated-facts parts (--only memory,...).
 func runGenerated(ctx context.Context, o options, log *os.File) (*Results, error) {
 	res := &Results{Machine: machine(), Estate: estateFor(o.quick), LatencyMS: float64(o.latency) / float64(time.Millisecond), StartedAt: time.Now().UTC()}
-	dir, err := os.MkdirTemp("", "pitrguard-bench-")
-	if err != nil {
-		return nil, err
-	}
+	dir, bin, logf, err := setUp(ctx, log)
 	defer os.RemoveAll(dir)
-	logf := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
-	logf("Building pitrguard ...")
-	bin, err := buildPitrguard(ctx, dir)
 	if err != nil {
 		return nil, err
 	}
@@ -247,15 +241,8 @@ func estateFor(quick bool) Estate {
 func run(ctx context.Context, o options, log *os.File) (*Results, error) {
 	e := estateFor(o.quick)
 	res := &Results{Machine: machine(), Estate: e, LatencyMS: float64(o.latency) / float64(time.Millisecond), StartedAt: time.Now().UTC()}
-	dir, err := os.MkdirTemp("", "pitrguard-bench-")
-	if err != nil {
-		return nil, err
-	}
+	dir, bin, logf, err := setUp(ctx, log)
 	defer os.RemoveAll(dir)
-
-	logf := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
-	logf("Building pitrguard ...")
-	bin, err := buildPitrguard(ctx, dir)
 	if err != nil {
 		return nil, err
 	}

@@ -127,15 +127,20 @@ func (r *Results) auditTargets() {
 	}
 }
 
-// memoryRuns are the generated-facts memory runs.
-func (r *Results) memoryRuns() []*Run {
+// runsWhere are the runs keep returns true for, in order.
+func (r *Results) runsWhere(keep func(*Run) bool) []*Run {
 	var out []*Run
 	for _, x := range r.Runs {
-		if strings.HasPrefix(x.Name, "memory-") {
+		if keep(x) {
 			out = append(out, x)
 		}
 	}
 	return out
+}
+
+// memoryRuns are the generated-facts memory runs.
+func (r *Results) memoryRuns() []*Run {
+	return r.runsWhere(func(x *Run) bool { return strings.HasPrefix(x.Name, "memory-") })
 }
 
 func (r *Results) memoryTargets() {
@@ -152,15 +157,9 @@ func (r *Results) memoryTargets() {
 	r.add(fmt.Sprintf("peak RSS ≤ 150 MB, generated facts, --concurrency %d", memoryConcurrency), strings.Join(parts, "; "), met, "")
 }
 
-// shardRuns are the sharded runs, each with its single-process comparison.
+// shardedRuns are the sharded runs, each with its single-process comparison.
 func (r *Results) shardedRuns() []*Run {
-	var out []*Run
-	for _, x := range r.Runs {
-		if x.Shard != nil {
-			out = append(out, x)
-		}
-	}
-	return out
+	return r.runsWhere(func(x *Run) bool { return x.Shard != nil })
 }
 
 func (r *Results) shardTargets() {
@@ -189,13 +188,7 @@ func (r *Results) shardTargets() {
 
 // configRuns are the --source config runs.
 func (r *Results) configRuns() []*Run {
-	var out []*Run
-	for _, x := range r.Runs {
-		if x.Config != nil {
-			out = append(out, x)
-		}
-	}
-	return out
+	return r.runsWhere(func(x *Run) bool { return x.Config != nil })
 }
 
 func (r *Results) configTargets() {
