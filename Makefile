@@ -40,10 +40,13 @@ tidy-check:
 demo:
 	$(GO) run ./cmd/pitrguard-demo
 
-# The scale benchmark (not part of make test): about 5 minutes on 2 cores.
-# Results go to bench/results/ (latest.md). BENCH_FLAGS=--reuse keeps the seeded emulator.
+# The scale benchmark (not part of make test): about 16 minutes on 2 cores.
+# Results go to bench/results/ (latest.md). BENCH_FLAGS=--reuse keeps the seeded emulator;
+# BENCH_FLAGS="--runs default-org,source-config,sharded" picks runs.
 # BENCH_FLAGS="--only events" runs only the handle-event part (1,000 CreateTable events, ~2.5 min;
-# bench/results/events.md).
+# bench/results/events.md). BENCH_FLAGS="--only memory" runs only the peak-RSS rows on generated
+# facts (9,880 and 50,200 tables, no moto, ~3 min; bench/results/memory.md); --only sharded-generated
+# the shard rows on generated facts.
 bench:
 	$(GO) run ./cmd/pitrguard-bench $(BENCH_FLAGS)
 

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -23,11 +24,16 @@ type harness struct {
 	proxy   *testaws.Proxy
 	estate  Estate
 	latency time.Duration
+	// emulator names what answers behind the proxy (moto, or generated
+	// facts); emuPid is moto_server's process, whose CPU each run reports.
+	emulator string
+	emuPid   int
 }
 
 // Run is one measured run.
 type Run struct {
 	Name              string             `json:"name"`
+	Emulator          string             `json:"emulator,omitempty"`
 	Args              []string           `json:"args"`
 	Tables            int                `json:"tables"`
 	WallSeconds       float64            `json:"wall_seconds"`
@@ -43,68 +49,114 @@ type Run struct {
 	UnknownByReason   map[string]int     `json:"unknown_by_reason"`
 	PeakRSSMB         float64            `json:"peak_rss_mb"`
 	CPUSeconds        float64            `json:"cpu_seconds"`
-	ExitCode          int                `json:"exit_code"`
-	ScanErrors        int                `json:"scan_errors"`
-	CoverageComplete  bool               `json:"coverage_complete"`
-	Extrapolated      bool               `json:"extrapolated"`
-	ExtrapolatedWall  float64            `json:"extrapolated_wall_seconds,omitempty"`
-	Note              string             `json:"note,omitempty"`
-	Fault             *FaultCheck        `json:"fault_check,omitempty"`
+	// SpillPeakMB is the most $TMPDIR space the audit's spill used at once.
+	SpillPeakMB float64 `json:"spill_peak_mb,omitempty"`
+	// EmulatorCPUSeconds is moto_server's CPU time during the run (one
+	// Python process: near WallSeconds means it was saturated).
+	EmulatorCPUSeconds float64 `json:"emulator_cpu_seconds,omitempty"`
+	// Load is the machine's load average (1, 5, 15 min) when the run ended.
+	Load             string       `json:"load_avg"`
+	ExitCode         int          `json:"exit_code"`
+	ScanErrors       int          `json:"scan_errors"`
+	CoverageComplete bool         `json:"coverage_complete"`
+	Extrapolated     bool         `json:"extrapolated"`
+	ExtrapolatedWall float64      `json:"extrapolated_wall_seconds,omitempty"`
+	Note             string       `json:"note,omitempty"`
+	Fault            *FaultCheck  `json:"fault_check,omitempty"`
+	Shard            *ShardCheck  `json:"shard_check,omitempty"`
+	Config           *ConfigCheck `json:"config_check,omitempty"`
 
 	verdicts map[string]string
 	reasons  map[string][]string
 	accounts map[string]bool
+	report   *report.Audit
 }
 
 func (h *harness) env() []string {
 	env := []string{"AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing", "AWS_REGION=us-east-1",
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "HOME=" + h.dir, "PATH=" + os.Getenv("PATH")}
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "HOME=" + h.dir, "PATH=" + os.Getenv("PATH"),
+		"TMPDIR=" + h.dir}
 	return env
+}
+
+// proc is one pitrguard process of a measured run.
+type proc struct {
+	name, out, stats string
+	full             []string
+	cmd              *exec.Cmd
+	stderr           bytes.Buffer
+	start            time.Time
+	wall             time.Duration
+	err              error
+}
+
+// start runs `pitrguard audit ARGS` against the proxy with a JSON report,
+// its own history database and a stats file for its peak RSS.
+func (h *harness) start(ctx context.Context, name string, args ...string) (*proc, error) {
+	p := &proc{name: name, out: filepath.Join(h.dir, name+".json"), stats: filepath.Join(h.dir, name+".stats.json")}
+	p.full = append(append([]string{"audit"}, args...), "--endpoint-url", h.proxy.URL, "--format", "json", "--output", p.out,
+		"--db", filepath.Join(h.dir, name+".db"), "--quiet")
+	p.cmd = exec.CommandContext(ctx, h.bin, p.full...)
+	p.cmd.Env = append(h.env(), "PITRGUARD_STATS_FILE="+p.stats)
+	p.cmd.Stderr = &p.stderr
+	p.start = time.Now()
+	return p, p.cmd.Start()
+}
+
+func (p *proc) wait() {
+	p.err = p.cmd.Wait()
+	p.wall = time.Since(p.start)
 }
 
 // audit runs the pitrguard binary and measures it with the proxy's counters
 // and the process's resource usage.
 func (h *harness) audit(ctx context.Context, name string, args ...string) (*Run, error) {
-	out := filepath.Join(h.dir, name+".json")
-	full := append([]string{"audit"}, args...)
-	full = append(full, "--endpoint-url", h.proxy.URL, "--format", "json", "--output", out, "--db", filepath.Join(h.dir, name+".db"), "--quiet")
 	h.proxy.Counts(true)
-	cmd := exec.CommandContext(ctx, h.bin, full...)
-	statsFile := filepath.Join(h.dir, name+".stats.json")
-	cmd.Env = append(h.env(), "PITRGUARD_STATS_FILE="+statsFile)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	start := time.Now()
-	err := cmd.Run()
-	wall := time.Since(start)
-	r := &Run{Name: name, Args: args, WallSeconds: round(wall.Seconds(), 2)}
-	if cmd.ProcessState != nil {
-		r.ExitCode = cmd.ProcessState.ExitCode()
-		if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
+	cpu0 := cpuSeconds(h.emuPid)
+	p, err := h.start(ctx, name, args...)
+	if err != nil {
+		return nil, err
+	}
+	p.wait()
+	r, err := h.result(p, args)
+	if err != nil {
+		return nil, err
+	}
+	h.measure(r, p.wall, cpu0)
+	return r, nil
+}
+
+// result reads one process's report and resource usage into a Run.
+func (h *harness) result(p *proc, args []string) (*Run, error) {
+	r := &Run{Name: p.name, Emulator: h.emulator, Args: args, WallSeconds: round(p.wall.Seconds(), 2)}
+	if ps := p.cmd.ProcessState; ps != nil {
+		r.ExitCode = ps.ExitCode()
+		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 			r.CPUSeconds = round(time.Duration(ru.Utime.Nano()+ru.Stime.Nano()).Seconds(), 2)
 		}
 	}
 	// Peak RSS comes from pitrguard's own VmHWM: the child's ru_maxrss would
 	// include this harness's RSS, which Linux carries across vfork+exec.
 	var st struct {
-		VmHWMKB int64 `json:"vm_hwm_kb"`
+		VmHWMKB        int64 `json:"vm_hwm_kb"`
+		SpillPeakBytes int64 `json:"spill_peak_bytes"`
 	}
-	if data, err := os.ReadFile(statsFile); err == nil && json.Unmarshal(data, &st) == nil {
+	if data, err := os.ReadFile(p.stats); err == nil && json.Unmarshal(data, &st) == nil {
 		r.PeakRSSMB = round(float64(st.VmHWMKB)/1024, 1)
+		r.SpillPeakMB = round(float64(st.SpillPeakBytes)/(1<<20), 1)
 	}
-	if err != nil && r.ExitCode != 1 {
-		return nil, fmt.Errorf("%s: pitrguard %s: %v\n%s", name, strings.Join(full, " "), err, stderr.String())
+	if p.err != nil && r.ExitCode != 1 {
+		return nil, fmt.Errorf("%s: pitrguard %s: %v\n%s", p.name, strings.Join(p.full, " "), p.err, p.stderr.String())
 	}
-	throttled := h.proxy.Throttled()
-	counts := h.proxy.Counts(false)
-	data, err := os.ReadFile(out)
+	data, err := os.ReadFile(p.out)
 	if err != nil {
-		return nil, fmt.Errorf("%s: no report: %v\n%s", name, err, stderr.String())
+		return nil, fmt.Errorf("%s: no report: %v\n%s", p.name, err, p.stderr.String())
 	}
 	var a report.Audit
 	if err := json.Unmarshal(data, &a); err != nil {
-		return nil, fmt.Errorf("%s: bad report: %v", name, err)
+		return nil, fmt.Errorf("%s: bad report: %v", p.name, err)
 	}
+	r.report = &a
 	r.Tables = len(a.Tables)
 	r.ScanErrors = len(a.Errors)
 	r.CoverageComplete = a.Summary.CoverageComplete
@@ -124,6 +176,18 @@ func (h *harness) audit(ctx context.Context, name string, args ...string) (*Run,
 			}
 		}
 	}
+	return r, nil
+}
+
+// measure adds the proxy's counts since the last reset, the floor, the
+// emulator's CPU since cpu0 and the machine's load to r.
+func (h *harness) measure(r *Run, wall time.Duration, cpu0 float64) {
+	throttled := h.proxy.Throttled()
+	counts := h.proxy.Counts(false)
+	if h.emuPid != 0 {
+		r.EmulatorCPUSeconds = round(cpuSeconds(h.emuPid)-cpu0, 2)
+	}
+	r.Load = loadAvg()
 	r.Calls = map[string]int{}
 	dcb := map[string]int{}
 	lists := map[string]int{}
@@ -164,7 +228,39 @@ func (h *harness) audit(ctx context.Context, name string, args ...string) (*Run,
 			r.CallsPerTableByOp[op] = round(float64(n)/float64(r.Tables), 3)
 		}
 	}
-	return r, nil
+}
+
+// cpuSeconds is a process's user+system CPU time (0 for pid 0 or when it
+// cannot be read).
+func cpuSeconds(pid int) float64 {
+	if pid == 0 {
+		return 0
+	}
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// Fields after the command name (which may contain spaces) in parentheses.
+	f := strings.Fields(string(data[bytes.LastIndexByte(data, ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseFloat(f[11], 64)
+	st, _ := strconv.ParseFloat(f[12], 64)
+	return (ut + st) / 100 // USER_HZ is 100 on Linux
+}
+
+// loadAvg is the machine's load average, "1m 5m 15m".
+func loadAvg() string {
+	data, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(data))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 // FaultCheck compares the fault run's verdicts with the clean run's.

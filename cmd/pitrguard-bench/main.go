@@ -48,20 +48,37 @@ func main() {
 	flag.StringVar(&o.cache, "cache", "bench/cache/moto.json", "where --reuse remembers the seeded emulator")
 	flag.BoolVar(&o.skipCLI, "skip-cli", false, "skip the AWS CLI comparison")
 	flag.IntVar(&o.seqAccts, "sequential-accounts", 6, "member accounts the --concurrency 1 run covers (extrapolated per table)")
-	flag.StringVar(&o.runs, "runs", "default,concurrency-1,default-org,faults,aws-cli-loop,events", "runs to do, comma-separated (also: backup-org, AWS Backup required of critical tables)")
-	flag.StringVar(&o.only, "only", "", "run only this part, on a fresh emulator without the audit estate: events (writes bench/results/events.{md,json} only)")
+	flag.StringVar(&o.runs, "runs", "default,concurrency-1,default-org,source-config,faults,sharded,aws-cli-loop,events,memory,sharded-generated", "runs to do, comma-separated (source-config needs default-org; also: backup-org, AWS Backup required of critical tables)")
+	flag.StringVar(&o.only, "only", "", "run only these parts, without the moto audit estate: events (on a fresh moto; writes bench/results/events.{md,json}), "+
+		"memory and/or sharded-generated (generated facts, no moto; writes bench/results/<parts>.{md,json})")
 	flag.IntVar(&o.events, "events", 1000, "CreateTable events the events run handles")
 	flag.BoolVar(&o.seedOnly, "seed-only", false, "seed (or reuse) the emulator, print its URL and exit, leaving it running (implies --reuse)")
 	flag.Parse()
 	if o.seedOnly {
 		o.reuse = true
 	}
-	if o.only != "" && o.only != "events" {
-		fmt.Fprintf(os.Stderr, "bench: --only %q: the only part that runs alone is events\n", o.only)
+	if o.only != "" && o.only != "events" && !generatedOnly(o.only) {
+		fmt.Fprintf(os.Stderr, "bench: --only %q: the parts that run alone are events, or memory and sharded-generated (comma-separated)\n", o.only)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
+	if generatedOnly(o.only) {
+		res, err := runGenerated(ctx, o, os.Stderr)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		md := res.Markdown()
+		fmt.Println(md)
+		if !o.quick {
+			if err := res.SaveAs(o.out, strings.ReplaceAll(o.only, ",", "+"), md); err != nil {
+				fmt.Fprintln(os.Stderr, "bench:", err)
+				os.Exit(1)
+			}
+		}
+		return
+	}
 	if o.only == "events" {
 		res, err := runEventsOnly(ctx, o, os.Stderr)
 		if err != nil {
@@ -106,16 +123,10 @@ func main() {
 // estate is not seeded.
 func runEventsOnly(ctx context.Context, o options, log *os.File) (*Results, error) {
 	res := &Results{Machine: machine(), LatencyMS: float64(o.latency) / float64(time.Millisecond), StartedAt: time.Now().UTC()}
-	dir, err := os.MkdirTemp("", "pitrguard-bench-")
+	dir, bin, logf, err := setUp(ctx, log)
+	defer os.RemoveAll(dir)
 	if err != nil {
 		return nil, err
-	}
-	defer os.RemoveAll(dir)
-	logf := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
-	logf("Building pitrguard ...")
-	bin := filepath.Join(dir, "pitrguard")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/pitrguard").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build: %v\n%s", err, out)
 	}
 	m, err := testaws.StartMoto(ctx)
 	if err != nil {
@@ -133,6 +144,72 @@ func runEventsOnly(ctx context.Context, o options, log *os.File) (*Results, erro
 	}
 	res.FinishedAt = time.Now().UTC()
 	return res, nil
+}
+
+// generatedParts run on generated facts, without moto.
+var generatedParts = []string{"memory", "sharded-generated"}
+
+func generatedOnly(only string) bool {
+	if only == "" {
+		return false
+	}
+	for _, p := range strings.Split(only, ",") {
+		if !slices.Contains(generatedParts, p) {
+			return false
+		}
+	}
+	return true
+}
+
+// setUp makes the benchmark's temporary directory (the caller removes it,
+// also on error) and builds the binary under test into it.
+func setUp(ctx context.Context, log *os.File) (dir, bin string, logf func(string, ...any), err error) {
+	logf = func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
+	if dir, err = os.MkdirTemp("", "pitrguard-bench-"); err != nil {
+		return "", "", logf, err
+	}
+	logf("Building pitrguard ...")
+	bin = filepath.Join(dir, "pitrguard")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/pitrguard").CombinedOutput(); err != nil {
+		return dir, "", logf, fmt.Errorf("go build: %v\n%s", err, out)
+	}
+	return dir, bin, logf, nil
+}
+
+// runGenerated runs only the generated-facts parts (--only memory,...).
+func runGenerated(ctx context.Context, o options, log *os.File) (*Results, error) {
+	res := &Results{Machine: machine(), Estate: estateFor(o.quick), LatencyMS: float64(o.latency) / float64(time.Millisecond), StartedAt: time.Now().UTC()}
+	dir, bin, logf, err := setUp(ctx, log)
+	defer os.RemoveAll(dir)
+	if err != nil {
+		return nil, err
+	}
+	h := &harness{bin: bin, dir: dir, estate: res.Estate, latency: o.latency}
+	if err := h.generatedRuns(ctx, o, strings.Split(o.only, ","), res, logf); err != nil {
+		return nil, err
+	}
+	res.FinishedAt = time.Now().UTC()
+	res.evaluate()
+	return res, nil
+}
+
+// generatedRuns adds the generated-facts runs named in parts to res.
+func (h *harness) generatedRuns(ctx context.Context, o options, parts []string, res *Results, logf func(string, ...any)) error {
+	if slices.Contains(parts, "memory") {
+		runs, err := h.memory(ctx, o.quick, logf)
+		res.Runs = append(res.Runs, runs...)
+		if err != nil {
+			return err
+		}
+	}
+	if slices.Contains(parts, "sharded-generated") {
+		return h.withGenerated(estateFor(o.quick), func(gh *harness, g *genFake) error {
+			runs, err := gh.shardRuns(ctx, "gen-", g.members[:gh.estate.Members], logf)
+			res.Runs = append(res.Runs, runs...)
+			return err
+		})
+	}
+	return nil
 }
 
 // newBenchProxy is the emulation proxy: a fixed latency per call and AWS's
@@ -164,17 +241,10 @@ func estateFor(quick bool) Estate {
 func run(ctx context.Context, o options, log *os.File) (*Results, error) {
 	e := estateFor(o.quick)
 	res := &Results{Machine: machine(), Estate: e, LatencyMS: float64(o.latency) / float64(time.Millisecond), StartedAt: time.Now().UTC()}
-	dir, err := os.MkdirTemp("", "pitrguard-bench-")
+	dir, bin, logf, err := setUp(ctx, log)
+	defer os.RemoveAll(dir)
 	if err != nil {
 		return nil, err
-	}
-	defer os.RemoveAll(dir)
-
-	logf := func(format string, args ...any) { fmt.Fprintf(log, format+"\n", args...) }
-	logf("Building pitrguard ...")
-	bin := filepath.Join(dir, "pitrguard")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/pitrguard").CombinedOutput(); err != nil {
-		return nil, fmt.Errorf("go build: %v\n%s", err, out)
 	}
 
 	var sd *Seeded
@@ -225,7 +295,7 @@ func run(ctx context.Context, o options, log *os.File) (*Results, error) {
 		return nil, err
 	}
 	defer proxy.Close()
-	h := &harness{bin: bin, dir: dir, proxy: proxy, estate: e, latency: o.latency}
+	h := &harness{bin: bin, dir: dir, proxy: proxy, estate: e, latency: o.latency, emulator: "moto", emuPid: sd.Pid}
 	regions := strings.Join(e.Regions, ",")
 	mainAccounts := strings.Join(sd.Members, ",")
 
@@ -259,6 +329,20 @@ func run(ctx context.Context, o options, log *os.File) (*Results, error) {
 		res.Runs = append(res.Runs, all)
 	}
 
+	if want("source-config") {
+		if all := res.run("default-org"); all == nil {
+			logf("Run: source-config skipped: it needs the default-org run (its estate and verdicts)")
+		} else {
+			runs, err := h.configRuns(ctx, all, logf)
+			if err != nil {
+				return nil, err
+			}
+			res.Runs = append(res.Runs, runs...)
+		}
+	}
+	if all := res.run("default-org"); all != nil {
+		all.report = nil
+	}
 	if want("backup-org") { // not in the default runs: issue 12's AWS Backup reads
 		logf("Run: pitrguard audit --org with AWS Backup required of critical tables, %d tables ...", e.AllTables())
 		bk, err := h.backupOrg(ctx, sd)
@@ -282,6 +366,14 @@ func run(ctx context.Context, o options, log *os.File) (*Results, error) {
 		res.Runs = append(res.Runs, faults)
 	}
 
+	if want("sharded") {
+		runs, err := h.shardRuns(ctx, "", sd.Members, logf)
+		if err != nil {
+			return nil, err
+		}
+		res.Runs = append(res.Runs, runs...)
+	}
+
 	if !o.skipCLI && want("aws-cli-loop") {
 		logf("Run: the AWS CLI loop (list-tables, then describe-continuous-backups per table) on one account-region ...")
 		cli, err := h.awsCLI(ctx, sd.Members[0], e.Regions[len(e.Regions)-1])
@@ -298,6 +390,15 @@ func run(ctx context.Context, o options, log *os.File) (*Results, error) {
 		if res.Events, err = h.events(ctx, sd.URL, o.events, logf); err != nil {
 			return nil, err
 		}
+	}
+	var parts []string
+	for _, p := range generatedParts {
+		if want(p) {
+			parts = append(parts, p)
+		}
+	}
+	if err := h.generatedRuns(ctx, o, parts, res, logf); err != nil {
+		return nil, err
 	}
 	res.FinishedAt = time.Now().UTC()
 	res.evaluate()
@@ -335,19 +436,24 @@ func machine() Machine {
 
 // Save writes the results as markdown and JSON, dated, and as latest.*.
 func (r *Results) Save(dir, md string) error {
+	return r.SaveAs(dir, "latest", md)
+}
+
+// SaveAs writes the results as markdown and JSON, dated, and as name.*.
+func (r *Results) SaveAs(dir, name, md string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
 	stamp := r.StartedAt.Format("2006-01-02T150405Z")
 	js, _ := json.MarshalIndent(r, "", "  ")
-	for _, name := range []string{stamp, "latest"} {
-		if err := os.WriteFile(filepath.Join(dir, name+".md"), []byte(md+"\n"), 0o644); err != nil {
+	for _, n := range []string{stamp, name} {
+		if err := os.WriteFile(filepath.Join(dir, n+".md"), []byte(md+"\n"), 0o644); err != nil {
 			return err
 		}
-		if err := os.WriteFile(filepath.Join(dir, name+".json"), append(js, '\n'), 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, n+".json"), append(js, '\n'), 0o644); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(os.Stderr, "Wrote %s/%s.{md,json} and %s/latest.{md,json}\n", dir, stamp, dir)
+	fmt.Fprintf(os.Stderr, "Wrote %s/%s.{md,json} and %s/%s.{md,json}\n", dir, stamp, dir, name)
 	return nil
 }

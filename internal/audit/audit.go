@@ -3,13 +3,21 @@
 // on tables (enable, drill) start from its result, so they never re-derive a
 // verdict their own way.
 //
-// Every table in scope ends up in the result exactly once: in Report.Tables
+// Every table in scope ends up in the result exactly once: among the tables
 // with a verdict, or — when the run ended before it was read (Ctrl-C, a
 // deadline) — in Report.Errors by name. An interrupted run says so in
 // Report.Run.Status and in Report.Errors, and its coverage is incomplete.
+//
+// Run holds every table in memory (Result.Entries). RunStreamed holds none:
+// each evaluated table goes to an on-disk Spill, sorted runs k-way merged
+// into one stream ordered by (account, region, name), which the report
+// writers, the history and the alerts read one row at a time (Result.EachRow,
+// report.Audit.EachTable). Memory then keeps only the KPIs, counted one table
+// at a time (policy.Tally), and the errors, however many tables there are.
 package audit
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -76,24 +84,125 @@ type Entry struct {
 
 // Result is an audit's outcome.
 type Result struct {
-	Report  *report.Audit
-	Entries []Entry // sorted like Report.Tables
+	Report *report.Audit
+	// Entries holds every table, sorted like the report, after Run. After
+	// RunStreamed it is nil: the tables are in the spill (EachRow).
+	Entries []Entry
 	// Interrupted is true when the context ended before the audit finished.
 	Interrupted bool
 	// TimedOut is true when it ended because of its deadline.
 	TimedOut bool
+
+	spill *Spill // RunStreamed's tables; nil after Run
 }
 
-// Run performs the audit.
+// EachRow calls fn for every table in report order, one at a time, and
+// stops at fn's first error: from the spill after RunStreamed, from Entries
+// after Run. The history and the alerts read the tables through it.
+func (r *Result) EachRow(fn func(*Row) error) error {
+	if r.spill != nil {
+		return r.spill.Each(fn)
+	}
+	for i := range r.Entries {
+		row := RowOf(r.Entries[i])
+		if err := fn(&row); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// SpillStats says what the spill of a streamed audit did (zero after Run).
+func (r *Result) SpillStats() SpillStats {
+	if r.spill == nil {
+		return SpillStats{}
+	}
+	return r.spill.Stats()
+}
+
+// Close releases the result: it removes the spill of a streamed audit (a
+// no-op after Run). Report.Stream cannot be read after it.
+func (r *Result) Close() error {
+	if r.spill == nil {
+		return nil
+	}
+	return r.spill.Close()
+}
+
+// Run performs the audit and holds every table in memory (Result.Entries,
+// Report.Tables): for the commands that act on the tables they select
+// (enable, drill, remediation). The audit command streams (RunStreamed).
 func Run(ctx context.Context, p Provider, prm Params) *Result {
+	var (
+		mu      sync.Mutex
+		entries []Entry
+	)
+	res, _ := perform(ctx, p, prm, func(e Entry) error {
+		mu.Lock()
+		entries = append(entries, e)
+		mu.Unlock()
+		return nil
+	})
+	sortEntries(entries)
+	res.Entries = entries
+	res.Report.Tables = make([]report.TableResult, len(entries))
+	for i := range entries {
+		res.Report.Tables[i] = entries[i].Result
+	}
+	return res
+}
+
+// RunStreamed performs the audit like Run, but holds no table in memory:
+// each evaluated table goes to an on-disk spill (see Spill) as soon as it is
+// read, and memory keeps only the KPIs (counted one table at a time) and the
+// errors. The tables are read back in report order, one at a time, through
+// Result.EachRow and Report.EachTable (Report.Tables and Entries stay nil),
+// so peak memory does not grow with the number of tables.
+//
+// The caller must Close the result, which removes the spill. On error (the
+// spill could not be written) nothing is left behind and no result is
+// returned; the audit stops as soon as the spill fails.
+func RunStreamed(ctx context.Context, p Provider, prm Params, so SpillOptions) (*Result, error) {
+	sp := NewSpill(so)
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	res, err := perform(ctx, p, prm, func(e Entry) error {
+		row := RowOf(e)
+		if err := sp.Add(&row); err != nil {
+			cancel(err) // no point reading tables that cannot be kept
+			return err
+		}
+		return nil
+	})
+	if err == nil {
+		err = sp.Finish()
+	}
+	if err != nil {
+		sp.Close()
+		return nil, err
+	}
+	res.spill = sp
+	res.Report.Stream = func(fn func(*report.TableResult) error) error {
+		return sp.Each(func(r *Row) error { return fn(&r.Result) })
+	}
+	return res, nil
+}
+
+// perform is the audit both Run and RunStreamed do: discover the targets,
+// collect each table's facts, evaluate and price it, count it in the KPIs
+// and hand it to keep (from several goroutines at once: keep must be safe
+// for concurrent use). The Report it returns has every field but the
+// tables, which are keep's to hold. Its error is keep's first.
+func perform(ctx context.Context, p Provider, prm Params, keep func(Entry) error) (*Result, error) {
 	start := time.Now()
 	prm.Scope.Clients = prm.Clients
 	targets, errs := inventory.Discover(ctx, p, prm.Scope)
 	ev := policy.New(prm.Policy, prm.Now)
 	tally := policy.NewTally()
 	var (
-		mu      sync.Mutex
-		entries []Entry
+		mu        sync.Mutex
+		tableErrs []model.ScanError
+		keepErr   error
 	)
 	opts := inventory.Options{
 		Concurrency: prm.Scope.Concurrency, TableWorkers: prm.TableWorkers,
@@ -107,8 +216,11 @@ func Run(ctx context.Context, p Provider, prm Params) *Result {
 			errs = append(errs, *cerr)
 		}
 	}
-	col := inventory.NewCollector(p, opts)
 	bk := newBackupStep(p, prm, ev) // nil, and no AWS Backup call, without a backup: policy
+	if bk != nil {
+		opts.Done = bk.col.Release
+	}
+	col := inventory.NewCollector(p, opts)
 	errs = append(errs, col.Collect(ctx, targets, func(t *model.Table) {
 		r := bk.apply(ctx, t, ev.Evaluate(t))
 		cost, est := prm.Prices.PITRMonthly(t.Region, t.BillableBytes())
@@ -116,21 +228,27 @@ func Run(ctx context.Context, p Provider, prm Params) *Result {
 			est = true
 		}
 		e := Entry{Table: t, Eval: r, Result: report.NewTableResult(t, r, cost, est)}
+		err := keep(e)
 		mu.Lock()
-		entries = append(entries, e)
+		defer mu.Unlock()
+		if err != nil {
+			keepErr = cmp.Or(keepErr, err)
+			return
+		}
 		tally.Add(t, r, cost)
-		mu.Unlock()
-	})...)
-
-	// Table-level read errors are listed too, so every UNKNOWN has its cause
-	// next to it in errors[]; they do not make coverage incomplete.
-	coverage := len(errs) == 0
-	for _, e := range entries {
-		for _, re := range e.Table.ReadErrors {
-			errs = append(errs, model.ScanError{Account: e.Table.Account, Region: e.Table.Region, Table: e.Table.Name,
+		// Table-level read errors are listed too, so every UNKNOWN has its
+		// cause next to it in errors[]; they do not make coverage incomplete.
+		for _, re := range t.ReadErrors {
+			tableErrs = append(tableErrs, model.ScanError{Account: t.Account, Region: t.Region, Table: t.Name,
 				Code: re.Code, Reason: re.Reason, Message: re.Op + ": " + re.Message})
 		}
+	})...)
+	if keepErr != nil {
+		return nil, keepErr
 	}
+
+	coverage := len(errs) == 0
+	errs = append(errs, tableErrs...)
 	interrupted := ctx.Err() != nil
 	status := StatusCompleted
 	if interrupted {
@@ -141,12 +259,6 @@ func Run(ctx context.Context, p Provider, prm Params) *Result {
 			Message: "the audit was interrupted (" + ctx.Err().Error() + ") before it finished: coverage is incomplete; tables not read are listed by name"})
 	}
 	inventory.SortErrors(errs)
-	results := make([]report.TableResult, len(entries))
-	for i := range entries {
-		results[i] = entries[i].Result
-	}
-	report.SortTables(results)
-	sortEntries(entries)
 
 	accounts := map[string]bool{}
 	for _, t := range targets {
@@ -165,7 +277,6 @@ func Run(ctx context.Context, p Provider, prm Params) *Result {
 		Report: &report.Audit{
 			SchemaVersion: report.SchemaVersion,
 			GeneratedAt:   prm.Now.UTC().Truncate(time.Second),
-			Tables:        results,
 			Errors:        errs,
 			Summary:       tally.Summary(coverage),
 			Run: report.RunInfo{
@@ -174,10 +285,9 @@ func Run(ctx context.Context, p Provider, prm Params) *Result {
 				DurationSeconds: time.Since(start).Seconds(), APICalls: calls, Throttles: throttles,
 			},
 		},
-		Entries:     entries,
 		Interrupted: interrupted,
 		TimedOut:    errors.Is(ctx.Err(), context.DeadlineExceeded),
-	}
+	}, nil
 }
 
 func sortEntries(es []Entry) {

@@ -2,17 +2,22 @@ package audit
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/pitrguard/pitrguard/internal/config"
 	"github.com/pitrguard/pitrguard/internal/inventory"
 	"github.com/pitrguard/pitrguard/internal/inventory/inventorytest"
 	"github.com/pitrguard/pitrguard/internal/model"
 	"github.com/pitrguard/pitrguard/internal/pricing"
+	"github.com/pitrguard/pitrguard/internal/report"
 )
 
 const self = "111111111111"
@@ -123,5 +128,93 @@ func TestRunInterrupted(t *testing.T) {
 	}
 	if len(a.Tables) != 1 || a.Tables[0].Name != "a" {
 		t.Errorf("tables %+v", a.Tables)
+	}
+}
+
+// TestRunStreamedEqualsRun: the streamed audit yields, one row at a time,
+// exactly the rows the in-memory audit holds, in the same order, and the same
+// report apart from where the tables are; the spill is merged over several
+// levels here (runs of 2, merged 2 at a time).
+func TestRunStreamedEqualsRun(t *testing.T) {
+	f := inventorytest.New()
+	old := now.Add(-48 * time.Hour)
+	denied := &smithy.GenericAPIError{Code: "AccessDeniedException", Fault: smithy.FaultClient}
+	for i, region := range []string{"us-east-1", "eu-west-1"} {
+		for j := range 7 {
+			tb := &inventorytest.Table{PITR: j%3 != 0, Days: int32(7 * (j%5 + 1)), Created: old, Bulk: j%2 == 0,
+				Tags: map[string]string{"env": []string{"prod", "dev"}[j%2], "owner": fmt.Sprint("team-", j)}}
+			if i == 1 && j == 4 {
+				tb.Errs = map[string]error{"DescribeContinuousBackups": denied}
+			}
+			f.Add(self, region, fmt.Sprintf("t-%02d", 20-j), tb)
+		}
+	}
+	prices, err := pricing.Load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	prm := Params{Scope: inventory.Scope{Regions: []string{"us-east-1", "eu-west-1"}, Concurrency: 2}, Policy: config.Default(), Prices: prices,
+		Now: now, TableWorkers: 3, Clients: f.Clients()}
+	mem := Run(t.Context(), inventorytest.Provider{Self: self}, prm)
+	dir := t.TempDir()
+	st, err := RunStreamed(t.Context(), inventorytest.Provider{Self: self}, prm, SpillOptions{Dir: dir, RunSize: 2, FanIn: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if st.Entries != nil || st.Report.Tables != nil || st.Report.Stream == nil {
+		t.Fatalf("streamed result holds tables: %d entries, %d report tables", len(st.Entries), len(st.Report.Tables))
+	}
+	if s := st.SpillStats(); s.Rows != 14 || s.Levels < 3 {
+		t.Errorf("spill %+v: want 14 rows merged over ≥ 3 levels", s)
+	}
+	rows := func(r *Result) []Row {
+		var out []Row
+		if err := r.EachRow(func(row *Row) error { out = append(out, *row); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	if diff := cmp.Diff(rows(mem), rows(st)); diff != "" {
+		t.Errorf("rows (-in memory +streamed):\n%s", diff)
+	}
+	var tables []report.TableResult
+	if err := st.Report.EachTable(func(tr *report.TableResult) error { tables = append(tables, *tr); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(mem.Report.Tables, tables); diff != "" {
+		t.Errorf("tables (-in memory +streamed):\n%s", diff)
+	}
+	a, b := *mem.Report, *st.Report
+	a.Tables, b.Stream, a.Run.DurationSeconds, b.Run.DurationSeconds = nil, nil, 0, 0
+	if diff := cmp.Diff(a, b); diff != "" || len(a.Errors) != 1 || a.Summary.Unknown != 1 {
+		t.Errorf("report (-in memory +streamed):\n%s\nerrors %+v", diff, a.Errors)
+	}
+	st.Close()
+	if err := st.EachRow(func(*Row) error { return nil }); err == nil {
+		t.Error("rows readable after Close")
+	}
+	if names := dirEntries(t, dir); len(names) != 0 {
+		t.Errorf("left in the spill directory: %v", names)
+	}
+}
+
+// TestRunStreamedSpillFails: a spill that cannot be written stops the audit
+// with an error naming the directory, and leaves no result to write.
+func TestRunStreamedSpillFails(t *testing.T) {
+	f := inventorytest.New()
+	for i := range 50 {
+		f.Add(self, "us-east-1", fmt.Sprint("t", i), &inventorytest.Table{Created: now.Add(-48 * time.Hour)})
+	}
+	prices, _ := pricing.Load("")
+	missing := filepath.Join(t.TempDir(), "gone")
+	res, err := RunStreamed(t.Context(), inventorytest.Provider{Self: self}, Params{
+		Scope: inventory.Scope{Regions: []string{"us-east-1"}, Concurrency: 1}, Policy: config.Default(), Prices: prices,
+		Now: now, TableWorkers: 1, Clients: f.Clients()}, SpillOptions{Dir: missing, RunSize: 1})
+	if err == nil || res != nil || !strings.Contains(err.Error(), missing) {
+		t.Fatalf("result %v, error %v", res, err)
+	}
+	if n := f.Count("DescribeTable"); n >= 50 {
+		t.Errorf("the audit went on after the spill failed: %d tables described", n)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/pitrguard/pitrguard/internal/config"
 	"github.com/pitrguard/pitrguard/internal/inventory"
 	"github.com/pitrguard/pitrguard/internal/model"
+	"github.com/pitrguard/pitrguard/internal/policy"
 	"github.com/pitrguard/pitrguard/internal/pricing"
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/store"
@@ -114,6 +115,11 @@ account-region, only where such a table is; the recovery points of critical
 tables are read within --backup-point-budget calls per account-region. Each
 table's JSON has a "backup" block (null when its tier asks for none) and
 rpo_exposure_hours. enable still acts on PITR alone.
+
+Memory stays flat however many tables there are: each table goes to a
+temporary spill in $TMPDIR as soon as it is judged (about 2 KB per table at
+the peak; the files are deleted as they are created, so nothing is left
+behind) and is read back in order by the report, the history and --notify.
 
 It only reads: no call it makes changes anything. Each run is recorded in the
 history database (see 'pitrguard history') unless --no-store is given.`,
@@ -221,7 +227,11 @@ func auditRun(ctx context.Context, f *Factory, g *GlobalOptions, opts *AuditOpti
 		return err
 	}
 	defer closeStore(d.db)
-	res := runAudit(ctx, f, g, scope, opts, d)
+	res, err := runAudit(ctx, f, g, scope, opts, d)
+	if err != nil {
+		return err
+	}
+	defer res.Close() // removes the spill, also when writing the output fails
 	a := res.Report
 	if err := writeOutput(f, opts.Output, func(w io.Writer) error { return writeAudit(w, f, opts.Format, opts.Output != "", opts.Wide, a) }); err != nil {
 		return err
@@ -278,7 +288,11 @@ func (f *Factory) auditDeps(ctx context.Context, g *GlobalOptions, opts *AuditOp
 }
 
 // runAudit runs the audit with a progress bar and records it in the history.
-func runAudit(ctx context.Context, f *Factory, g *GlobalOptions, scope inventory.Scope, opts *AuditOptions, d *auditDeps) *audit.Result {
+// The audit streams: its tables go to an on-disk spill and are read back one
+// at a time by the history, the output and the alerts (audit.RunStreamed), so
+// memory stays flat however many tables there are. The caller must Close the
+// result.
+func runAudit(ctx context.Context, f *Factory, g *GlobalOptions, scope inventory.Scope, opts *AuditOptions, d *auditDeps) (*audit.Result, error) {
 	var prog progress = noProgress{}
 	if f.IO.IsStderrTTY() && !g.Quiet {
 		fmt.Fprintf(f.IO.ErrOut, "Auditing %s as %s\n", strings.TrimSuffix(describeScope(scope)+", "+opts.Shard.describe(), ", "), d.p.Caller().ARN)
@@ -290,12 +304,28 @@ func runAudit(ctx context.Context, f *Factory, g *GlobalOptions, scope inventory
 		runCtx, cancel = context.WithTimeout(ctx, opts.Timeout)
 		defer cancel()
 	}
-	res := audit.Run(runCtx, d.p, audit.Params{
+	prm := audit.Params{
 		Scope: scope, Policy: d.cfg, Prices: d.prices, Now: d.now, Progress: prog, TableWorkers: opts.TableWorkers,
 		ConfigAggregator: opts.configAggregator(), MaxStaleness: opts.MaxStaleness,
 		Backup: true, BackupPointBudget: opts.BackupPointBudget,
-	})
+	}
+	var res *audit.Result
+	var err error
+	if f.inMemoryAudit {
+		res = audit.Run(runCtx, d.p, prm)
+	} else {
+		res, err = audit.RunStreamed(runCtx, d.p, prm, f.spill)
+	}
 	prog.Done()
+	if err != nil {
+		if d.db != nil {
+			_ = d.db.EndRun(context.WithoutCancel(ctx), d.runID, store.RunEnd{Status: store.StatusFailed, Summary: struct{}{}, Errors: []model.ScanError{}, Finished: f.Now()})
+		}
+		return nil, err
+	}
+	if f.spillStats != nil {
+		f.spillStats(res.SpillStats())
+	}
 	if opts.CostExplorer && !res.Interrupted {
 		auditSpend(ctx, d.p, res.Report, d.now)
 	}
@@ -307,7 +337,7 @@ func runAudit(ctx context.Context, f *Factory, g *GlobalOptions, scope inventory
 			fmt.Fprintf(f.IO.ErrOut, "warning: could not record the run in %s: %v\n", d.db.Path(), err)
 		}
 	}
-	return res
+	return res, nil
 }
 
 // auditExit turns the result into the exit code: 130 interrupted, 1 for an
@@ -315,21 +345,38 @@ func runAudit(ctx context.Context, f *Factory, g *GlobalOptions, scope inventory
 func auditExit(res *audit.Result, opts *AuditOptions) error {
 	a := res.Report
 	if res.Interrupted && res.TimedOut {
-		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("stopped after --timeout %s: the report holds the %d tables read; the others are listed in its errors", FormatDuration(opts.Timeout), len(a.Tables))}
+		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("stopped after --timeout %s: the report holds the %d tables read; the others are listed in its errors", FormatDuration(opts.Timeout), a.Summary.Tables)}
 	}
 	if res.Interrupted {
-		return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted: the report holds the %d tables read before the run ended; the others are listed in its errors", len(a.Tables))}
+		return &ExitError{Code: ExitInterrupted, Err: fmt.Errorf("interrupted: the report holds the %d tables read before the run ended; the others are listed in its errors", a.Summary.Tables)}
 	}
 	if !a.Summary.CoverageComplete && !opts.AllowPartial {
 		return &ExitError{Code: ExitFailure, Err: fmt.Errorf("coverage incomplete: %d account(s)/region(s) could not be scanned (see errors); pass --allow-partial to exit 0 anyway", countScopeErrors(a.Errors))}
 	}
 	for _, v := range opts.FailOn {
-		want := failOnValues[strings.ToLower(strings.TrimSpace(v))]
-		if slices.ContainsFunc(a.Tables, func(t report.TableResult) bool { return t.Verdict == want }) {
+		if verdictCount(a.Summary, failOnValues[strings.ToLower(strings.TrimSpace(v))]) > 0 {
 			return &ExitError{Code: ExitFindings}
 		}
 	}
 	return nil
+}
+
+// verdictCount is how many tables of the run have verdict v (the KPIs count
+// them, so the tables need not be read again).
+func verdictCount(s policy.Summary, v model.Verdict) int {
+	switch v {
+	case model.Compliant:
+		return s.Compliant
+	case model.NonCompliant:
+		return s.NonCompliant
+	case model.Exempt:
+		return s.Exempt
+	case model.Unknown:
+		return s.Unknown
+	case model.Skipped:
+		return s.Skipped
+	}
+	return 0
 }
 
 func countScopeErrors(errs []model.ScanError) int {
@@ -383,25 +430,39 @@ func writeOutput(f *Factory, path string, write func(io.Writer) error) error {
 }
 
 // recordAudit stores the run's tables (with the settings restore will need
-// after a table is deleted) and its KPIs.
+// after a table is deleted) and its KPIs. It reads the tables one at a time
+// and writes them in batches, so memory stays bounded.
 func recordAudit(ctx context.Context, db store.Store, runID int64, res *audit.Result, status string, finished time.Time) error {
-	const batch = 500 // bounded memory for large estates
+	const batch = 500
 	recs := make([]store.TableRecord, 0, batch)
-	for i, e := range res.Entries {
-		facts, version, err := factsOf(e).Encode()
+	flush := func() error {
+		if len(recs) == 0 {
+			return nil
+		}
+		err := db.AddTables(ctx, runID, recs)
+		clear(recs)
+		recs = recs[:0]
+		return err
+	}
+	err := res.EachRow(func(row *audit.Row) error {
+		facts, version, err := factsOf(row).Encode()
 		if err != nil {
 			return err
 		}
-		r := e.Result
+		r := &row.Result
 		recs = append(recs, store.TableRecord{Account: r.Account, Region: r.Region, Name: r.Name, ARN: r.ARN,
 			Verdict: string(r.Verdict), Tier: r.Tier, Owner: r.Owner, PITRStatus: r.PITR.Status,
 			RecoveryDays: r.PITR.RecoveryPeriodDays, Facts: facts, FactsVersion: version})
-		if len(recs) == batch || i == len(res.Entries)-1 {
-			if err := db.AddTables(ctx, runID, recs); err != nil {
-				return err
-			}
-			recs = recs[:0]
+		if len(recs) == batch {
+			return flush()
 		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		return err
 	}
 	a := res.Report
 	return db.EndRun(ctx, runID, store.RunEnd{Status: status, Coverage: a.Summary.CoverageComplete, Summary: a.Summary,

@@ -47,7 +47,10 @@ func auditNotify(ctx context.Context, f *Factory, p *awsx.Provider, db store.Sto
 	if err != nil {
 		return err
 	}
-	msgs := events.AuditMessages(res, before, prev != 0, f.Now(), o.ExpiryWarning)
+	msgs, err := events.AuditMessages(res, before, prev != 0, f.Now(), o.ExpiryWarning)
+	if err != nil {
+		return err
+	}
 	senders, errs := notify.Build(ctx, cfg.Notify, notifyDeps(f, p))
 	for _, e := range errs {
 		fmt.Fprintln(f.IO.ErrOut, "warning:", e)

@@ -9,17 +9,17 @@ import (
 // factsOf is what the history keeps about one audited table: the versioned
 // store.Facts, not the report row, so that the output format can change
 // without making old history unreadable (issue 14).
-func factsOf(e audit.Entry) store.Facts {
-	t, r := e.Table, e.Result
+func factsOf(row *audit.Row) store.Facts {
+	r := &row.Result
 	f := store.Facts{
 		Account: r.Account, Region: r.Region, Name: r.Name, ARN: r.ARN, Status: r.Status,
-		DescribeKnown: t.DescribeKnown, TagsKnown: t.TagsKnown, Tags: r.Tags,
+		DescribeKnown: row.DescribeKnown, TagsKnown: row.TagsKnown, Tags: r.Tags,
 		SizeBytes: r.SizeBytes, LSISizeBytes: r.LSISizeBytes, GSISizeBytes: r.GSISizeBytes, ItemCount: r.ItemCount,
 		BillingMode: r.BillingMode, TableClass: r.TableClass, DeletionProtection: r.DeletionProtection,
-		CreatedAt: t.CreatedAt,
+		CreatedAt: row.CreatedAt,
 		PITR: store.FactsPITR{Status: r.PITR.Status, RecoveryPeriodDays: r.PITR.RecoveryPeriodDays,
 			EarliestRestorable: r.PITR.EarliestRestorable, LatestRestorable: r.PITR.LatestRestorable, RestorableDays: r.PITR.RestorableDays},
-		Tier: r.Tier, Critical: e.Eval.Tier.IsCritical(), Owner: r.Owner, Verdict: string(r.Verdict),
+		Tier: r.Tier, Critical: row.Critical, Owner: r.Owner, Verdict: string(r.Verdict),
 		Notes: r.Notes, PITRMonthlyCostUSD: r.PITRMonthlyCostUSD, CostEstimated: r.CostEstimated,
 		Source: r.Source, SourceAgeSeconds: r.SourceAgeSeconds, SourceReason: r.SourceReason,
 		Replicas: []store.FactsReplica{}, Reasons: []string{}, ReadErrors: []store.FactsError{},
@@ -33,7 +33,7 @@ func factsOf(e audit.Entry) store.Facts {
 	for _, re := range r.Reasons {
 		f.Reasons = append(f.Reasons, string(re))
 	}
-	for _, re := range t.ReadErrors {
+	for _, re := range row.ReadErrors {
 		f.ReadErrors = append(f.ReadErrors, store.FactsError{Op: re.Op, Code: re.Code, Reason: string(re.Reason), Message: re.Message})
 	}
 	if x := r.Exemption; x != nil {

@@ -37,7 +37,7 @@ func sampleEntry() audit.Entry {
 // --run-group prints rows rebuilt from them).
 func TestFactsRebuildTheAuditRow(t *testing.T) {
 	e := sampleEntry()
-	raw, v, err := factsOf(e).Encode()
+	raw, v, err := factsOf(new(audit.RowOf(e))).Encode()
 	if err != nil || v != store.FactsVersion {
 		t.Fatal(v, err)
 	}
@@ -61,7 +61,7 @@ func TestFactsRebuildTheAuditRow(t *testing.T) {
 		c := sampleEntry()
 		c.Table.Source, c.Table.SourceReason, c.Table.SourceAge = tc.source, tc.reason, tc.age
 		c.Result = report.NewTableResult(c.Table, c.Eval, 0.25, false)
-		raw, _, err := factsOf(c).Encode()
+		raw, _, err := factsOf(new(audit.RowOf(c))).Encode()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -80,7 +80,7 @@ func TestFactsRebuildTheAuditRow(t *testing.T) {
 // as from the unversioned rows older pitrguard versions stored.
 func TestRestoreReadsVersionedFacts(t *testing.T) {
 	e := sampleEntry()
-	v1, _, err := factsOf(e).Encode()
+	v1, _, err := factsOf(new(audit.RowOf(e))).Encode()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"runtime/pprof"
 	"strings"
+
+	"github.com/pitrguard/pitrguard/internal/audit"
 )
 
 var cpuProfile *os.File
@@ -43,9 +45,10 @@ func (g *GlobalOptions) stopProfiles() error {
 }
 
 // writeMemStats writes the process's peak resident set size (VmHWM) to path,
-// for the benchmark. ru_maxrss cannot be used there: after a vfork+exec,
+// for the benchmark, with what the streamed audit's spill did (its peak disk
+// use in $TMPDIR). ru_maxrss cannot be used there: after a vfork+exec,
 // Linux folds the parent's high-water mark into the child's.
-func writeMemStats(path string) {
+func writeMemStats(path string, spill audit.SpillStats) {
 	if path == "" {
 		return
 	}
@@ -59,5 +62,6 @@ func writeMemStats(path string) {
 			fmt.Sscanf(strings.TrimSpace(v), "%d kB", &hwm)
 		}
 	}
-	_ = os.WriteFile(path, fmt.Appendf(nil, "{\"vm_hwm_kb\": %d}\n", hwm), 0o644)
+	_ = os.WriteFile(path, fmt.Appendf(nil, "{\"vm_hwm_kb\": %d, \"spill_rows\": %d, \"spill_runs\": %d, \"spill_levels\": %d, \"spill_peak_bytes\": %d}\n",
+		hwm, spill.Rows, spill.Runs, spill.Levels, spill.PeakBytes), 0o644)
 }

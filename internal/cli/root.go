@@ -17,6 +17,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/spf13/cobra"
 
+	"github.com/pitrguard/pitrguard/internal/audit"
 	"github.com/pitrguard/pitrguard/internal/awsx"
 	"github.com/pitrguard/pitrguard/internal/config"
 	"github.com/pitrguard/pitrguard/internal/iostreams"
@@ -38,6 +39,14 @@ type Factory struct {
 	Getenv func(string) string
 
 	args []string // the command line, recorded with each run
+
+	// spill tunes the on-disk spill of the streamed audit (tests force
+	// small runs and merges over several levels); spillStats, if set, is
+	// told what it did. inMemoryAudit makes audit hold its tables in memory
+	// instead: the reference the streamed output is compared with.
+	spill         audit.SpillOptions
+	spillStats    func(audit.SpillStats)
+	inMemoryAudit bool
 }
 
 // GlobalOptions are the flags shared by several commands. --quiet and
@@ -157,9 +166,10 @@ func Main() int {
 		<-ctx.Done()
 		stop() // restore default handling: a second Ctrl-C kills the process
 	}()
-	f := &Factory{IO: iostreams.System(), Now: time.Now, Getenv: os.Getenv}
+	var spill audit.SpillStats
+	f := &Factory{IO: iostreams.System(), Now: time.Now, Getenv: os.Getenv, spillStats: func(s audit.SpillStats) { spill = s }}
 	code := Run(ctx, os.Args[1:], f)
-	writeMemStats(os.Getenv("PITRGUARD_STATS_FILE"))
+	writeMemStats(os.Getenv("PITRGUARD_STATS_FILE"), spill)
 	return code
 }
 

@@ -20,16 +20,17 @@ func auditEntry(region, name string, v model.Verdict, pitrDays int) audit.Entry 
 	if pitrDays > 0 {
 		t.PITR = model.PITR{Known: true, Enabled: true, RecoveryPeriodDays: pitrDays}
 	}
-	return audit.Entry{Table: t, Eval: policy.Result{Verdict: v, Tier: config.Tier{Name: "standard"}, Owner: "team-a"}}
+	ev := policy.Result{Verdict: v, Tier: config.Tier{Name: "standard"}, Owner: "team-a"}
+	return audit.Entry{Table: t, Eval: ev, Result: report.NewTableResult(t, ev, 0, false)}
 }
 
 func TestAuditMessages(t *testing.T) {
 	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
 	days := func(n int) *int { return &n }
 	soon := auditEntry("us-east-1", "exempt-soon", model.Exempt, 0)
-	soon.Eval.Exemption = &policy.AppliedExemption{Reason: "rebuilt nightly", Expires: "2026-12-05"}
+	soon.Result.Exemption = &policy.AppliedExemption{Reason: "rebuilt nightly", Expires: "2026-12-05"}
 	later := auditEntry("us-east-1", "exempt-later", model.Exempt, 0)
-	later.Eval.Exemption = &policy.AppliedExemption{Reason: "rebuilt nightly", Expires: "2027-06-01"}
+	later.Result.Exemption = &policy.AppliedExemption{Reason: "rebuilt nightly", Expires: "2027-06-01"}
 	res := &audit.Result{
 		Report: &report.Audit{Errors: []model.ScanError{{Account: "111111111111", Region: "eu-west-1", Code: "AccessDenied"}}},
 		Entries: []audit.Entry{
@@ -51,7 +52,11 @@ func TestAuditMessages(t *testing.T) {
 	}
 	got := map[string]notify.Kind{}
 	var restore string
-	for _, m := range AuditMessages(res, before, true, now, 14*24*time.Hour) {
+	msgs, err := AuditMessages(res, before, true, now, 14*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range msgs {
 		if k, dup := got[m.Table]; dup {
 			t.Errorf("%s: two messages (%s and %s)", m.Table, k, m.Kind)
 		}
@@ -81,7 +86,10 @@ func TestAuditMessages(t *testing.T) {
 	}
 
 	// Without a previous run only expiring exemptions are reported.
-	first := AuditMessages(res, nil, false, now, 14*24*time.Hour)
+	first, err := AuditMessages(res, nil, false, now, 14*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(first) != 1 || first[0].Kind != notify.ExemptionExpiring || first[0].Table != "exempt-soon" {
 		t.Errorf("first run: %+v", first)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -74,6 +75,15 @@ type BackupCollector struct {
 
 	mu      sync.Mutex
 	regions map[model.Target]*backupRegion
+}
+
+// Release drops what was read of account-region t (plans, selections,
+// vaults, protected resources, on-demand backups) once its tables are all
+// judged: the audit calls it through Options.Done.
+func (c *BackupCollector) Release(t model.Target) {
+	c.mu.Lock()
+	delete(c.regions, t)
+	c.mu.Unlock()
 }
 
 // NewBackupCollector returns a collector.
@@ -348,7 +358,11 @@ func (c *BackupCollector) protectedOf(ctx context.Context, r *backupRegion, tabl
 				break
 			}
 			for _, p := range out.Results {
-				m[aws.ToString(p.ResourceArn)] = utc(p.LastBackupTime)
+				// Every resource type AWS Backup protects is listed (EBS, S3,
+				// EC2, ...); only the account-region's tables are kept.
+				if arn := aws.ToString(p.ResourceArn); strings.Contains(arn, ":dynamodb:") {
+					m[arn] = utc(p.LastBackupTime)
+				}
 			}
 		}
 		if r.protErr == nil {

@@ -136,6 +136,10 @@ type Options struct {
 	// (AWS Config) already decides. Those go to sink as they are; only the
 	// others are read live. Its errors are added to Collect's.
 	Prefill func(t model.Target, names []string) Prefilled
+	// Done, if set, is called once an account-region's tables have all gone
+	// to sink, so that state kept per account-region (AWS Backup's) can be
+	// dropped: memory stays flat however many account-regions there are.
+	Done func(t model.Target)
 }
 
 // Prefilled is Options.Prefill's answer for one account-region.
@@ -171,13 +175,22 @@ func NewCollector(p Provider, opts Options) *Collector {
 	return &Collector{p: p, opts: opts}
 }
 
+// listed is one account-region between listing and describing. It holds
+// the names (and Config's answers) until its tables are described, and its
+// bulk tags only while they are; release drops all of it, so memory holds
+// the facts of the account-regions being read, not of the whole estate.
 type listed struct {
 	target model.Target
 	cfg    aws.Config
 	names  []string
-	tags   map[string]map[string]string // by ARN; nil when bulk tags failed
 	pre    Prefilled
+	// tags are the account-region's tags read in bulk when its turn comes,
+	// by ARN; nil when the tagging API failed.
+	tags map[string]map[string]string
 }
+
+// release drops what the account-region held once its tables are read.
+func (l *listed) release() { l.names, l.pre, l.tags = nil, Prefilled{}, nil }
 
 // Collect scans targets and calls sink once per table (from several
 // goroutines; sink must be safe for concurrent use). Targets that cannot be
@@ -228,6 +241,10 @@ func (c *Collector) Collect(ctx context.Context, targets []model.Target, sink fu
 			for _, e := range c.describeAll(gctx, l, sink) {
 				addErr(e)
 			}
+			l.release()
+			if c.opts.Done != nil {
+				c.opts.Done(l.target)
+			}
 			return nil
 		})
 	}
@@ -277,9 +294,6 @@ func (c *Collector) list(ctx context.Context, t model.Target) (*listed, error) {
 	if c.opts.Prefill != nil && len(l.names) > 0 {
 		l.pre = c.opts.Prefill(t, l.names)
 	}
-	if len(l.names) > len(l.pre.Known) {
-		l.tags = bulkTags(ctx, c.opts.Clients.tagging(cfg)) // only when some table is read live
-	}
 	return l, nil
 }
 
@@ -313,6 +327,11 @@ func bulkTags(ctx context.Context, c TagReader) map[string]map[string]string {
 // error for each table it could not read because ctx ended.
 func (c *Collector) describeAll(ctx context.Context, l *listed, sink func(*model.Table)) []model.ScanError {
 	db := c.opts.Clients.dynamodb(l.cfg)
+	if len(l.names) > len(l.pre.Known) { // only when some table is read live
+		// Read when the account-region's turn comes, not when it is listed:
+		// that would hold every account-region's tags at once.
+		l.tags = bulkTags(ctx, c.opts.Clients.tagging(l.cfg))
+	}
 	next := atomic.Int64{}
 	done := make([]bool, len(l.names)) // each index is written by one worker only
 	var wg sync.WaitGroup

@@ -2,6 +2,7 @@ package inventory_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"sync"
@@ -246,5 +247,41 @@ func TestCollectPrefill(t *testing.T) {
 	if f.Count("DescribeTable") != 1 || f.Count("DescribeContinuousBackups") != 1 || f.Count("GetResources") != 1 {
 		t.Errorf("calls: DescribeTable %d DCB %d GetResources %d, want 1 each (only c, only us-east-1)",
 			f.Count("DescribeTable"), f.Count("DescribeContinuousBackups"), f.Count("GetResources"))
+	}
+}
+
+// TestCollectDoneAfterEachAccountRegion: Options.Done is called once per
+// account-region, after every one of its tables has gone to sink (so what
+// is kept per account-region can be dropped then, not at the end of the run).
+func TestCollectDoneAfterEachAccountRegion(t *testing.T) {
+	f := inventorytest.New()
+	for _, r := range []string{"us-east-1", "eu-west-1"} {
+		for _, n := range []string{"a", "b", "c"} {
+			f.Add(acct, r, n, &inventorytest.Table{PITR: true, Created: old(), Bulk: true})
+		}
+	}
+	var mu sync.Mutex
+	sunk := map[model.Target]int{}
+	done := map[model.Target]int{}
+	var early []string
+	c := inventory.NewCollector(inventorytest.Provider{Self: acct}, inventory.Options{Clients: f.Clients(), Now: func() time.Time { return testNow }, TableWorkers: 2,
+		Done: func(tg model.Target) {
+			mu.Lock()
+			defer mu.Unlock()
+			done[tg]++
+			if sunk[tg] != 3 {
+				early = append(early, fmt.Sprintf("%s/%s after %d tables", tg.Account, tg.Region, sunk[tg]))
+			}
+		}})
+	errs := c.Collect(t.Context(), []model.Target{{Account: acct, Region: "us-east-1"}, {Account: acct, Region: "eu-west-1"}}, func(tb *model.Table) {
+		mu.Lock()
+		sunk[model.Target{Account: tb.Account, Region: tb.Region}]++
+		mu.Unlock()
+	})
+	if len(errs) != 0 || len(early) != 0 {
+		t.Fatalf("errors %v; Done called before the tables: %v", errs, early)
+	}
+	if len(done) != 2 || done[model.Target{Account: acct, Region: "us-east-1"}] != 1 || done[model.Target{Account: acct, Region: "eu-west-1"}] != 1 {
+		t.Errorf("Done calls: %v, want one per account-region", done)
 	}
 }

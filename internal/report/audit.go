@@ -1,8 +1,10 @@
 // Package report turns audit results into output. Audit is the versioned JSON
 // envelope (schema_version 1: tables, errors, summary, run with its status);
 // NewTableResult combines a table's facts with its evaluation and cost. There
-// is one writer per audit format — WriteAuditTable, WriteAuditJSON (streamed
-// one table at a time), WriteAuditCSV — plus the human summary and errors for
+// is one writer per audit format — WriteAuditTable, WriteAuditJSON,
+// WriteAuditCSV — each reading the tables one at a time through
+// Audit.EachTable (a streamed audit's tables are on disk, Audit.Stream, not in
+// Audit.Tables) — plus the human summary and errors for
 // stderr (WriteAuditSummary, WriteAuditErrors). Table is the shared
 // terminal/TSV printer: aligned by visible width (ANSI colours do not shift
 // columns) and fitted to the terminal's width on request. Writers take an
@@ -29,6 +31,29 @@ type Audit struct {
 	Errors        []model.ScanError `json:"errors"`
 	Summary       policy.Summary    `json:"summary"`
 	Run           RunInfo           `json:"run"`
+	// Stream, when set, yields the tables instead of Tables (which is then
+	// nil): a streamed audit keeps them on disk, not in memory. Writers read
+	// the tables through EachTable, never Tables directly.
+	Stream TableSource `json:"-"`
+}
+
+// TableSource calls fn for each table of an audit in report order, one at a
+// time, and stops at fn's first error. It can be called more than once (the
+// aligned table reads the rows twice: widths, then rows).
+type TableSource func(fn func(*TableResult) error) error
+
+// EachTable calls fn for each table in report order: from Stream when it is
+// set, else from Tables. It stops at fn's first error.
+func (a *Audit) EachTable(fn func(*TableResult) error) error {
+	if a.Stream != nil {
+		return a.Stream(fn)
+	}
+	for i := range a.Tables {
+		if err := fn(&a.Tables[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // RunInfo describes how the run went.

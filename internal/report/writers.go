@@ -40,34 +40,39 @@ func WriteJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// WriteAuditCSV writes one row per table.
+// WriteAuditCSV writes one row per table, reading the tables one at a time.
 func WriteAuditCSV(w io.Writer, a *Audit) error {
 	cw := csv.NewWriter(w)
 	_ = cw.Write([]string{"account", "region", "name", "arn", "status", "tier", "owner", "verdict", "reasons",
 		"pitr_status", "recovery_period_days", "earliest_restorable", "latest_restorable", "size_bytes",
 		"lsi_size_bytes", "item_count", "billing_mode", "deletion_protection", "exemption", "pitr_monthly_cost_usd", "tags"})
-	for _, t := range a.Tables {
-		period, earliest, latest := "", "", ""
-		if t.PITR.RecoveryPeriodDays != nil {
-			period = strconv.Itoa(*t.PITR.RecoveryPeriodDays)
-		}
-		if t.PITR.EarliestRestorable != nil {
-			earliest = t.PITR.EarliestRestorable.Format("2006-01-02T15:04:05Z07:00")
-		}
-		if t.PITR.LatestRestorable != nil {
-			latest = t.PITR.LatestRestorable.Format("2006-01-02T15:04:05Z07:00")
-		}
-		ex := ""
-		if t.Exemption != nil {
-			ex = t.Exemption.Reason
-		}
-		_ = cw.Write([]string{t.Account, t.Region, t.Name, t.ARN, t.Status, t.Tier, t.Owner, string(t.Verdict),
-			joinReasons(t.Reasons, ";"), t.PITR.Status, period, earliest, latest, strconv.FormatInt(t.SizeBytes, 10),
-			strconv.FormatInt(t.LSISizeBytes, 10), strconv.FormatInt(t.ItemCount, 10), t.BillingMode,
-			strconv.FormatBool(t.DeletionProtection), ex, strconv.FormatFloat(t.PITRMonthlyCostUSD, 'f', 4, 64), tagString(t.Tags)})
+	if err := a.EachTable(func(t *TableResult) error { return cw.Write(csvRow(t)) }); err != nil {
+		return err
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvRow is one table's CSV record (the columns of WriteAuditCSV's header).
+func csvRow(t *TableResult) []string {
+	period, earliest, latest := "", "", ""
+	if t.PITR.RecoveryPeriodDays != nil {
+		period = strconv.Itoa(*t.PITR.RecoveryPeriodDays)
+	}
+	if t.PITR.EarliestRestorable != nil {
+		earliest = t.PITR.EarliestRestorable.Format("2006-01-02T15:04:05Z07:00")
+	}
+	if t.PITR.LatestRestorable != nil {
+		latest = t.PITR.LatestRestorable.Format("2006-01-02T15:04:05Z07:00")
+	}
+	ex := ""
+	if t.Exemption != nil {
+		ex = t.Exemption.Reason
+	}
+	return []string{t.Account, t.Region, t.Name, t.ARN, t.Status, t.Tier, t.Owner, string(t.Verdict),
+		joinReasons(t.Reasons, ";"), t.PITR.Status, period, earliest, latest, strconv.FormatInt(t.SizeBytes, 10),
+		strconv.FormatInt(t.LSISizeBytes, 10), strconv.FormatInt(t.ItemCount, 10), t.BillingMode,
+		strconv.FormatBool(t.DeletionProtection), ex, strconv.FormatFloat(t.PITRMonthlyCostUSD, 'f', 4, 64), tagString(t.Tags)}
 }
 
 func joinReasons[T ~string](rs []T, sep string) string {
@@ -95,27 +100,52 @@ func tagString(tags map[string]string) string {
 // Alignment measures the visible width of each cell, so ANSI colour codes do
 // not shift the columns after them.
 func Table(w io.Writer, st Style, header []string, rows [][]string) error {
-	all := append([][]string{header}, rows...)
-	if !st.Aligned {
-		for _, r := range all {
-			if _, err := fmt.Fprintln(w, strings.Join(r, "\t")); err != nil {
+	return TableRows(w, st, header, func(fn func([]string) error) error {
+		for _, r := range rows {
+			if err := fn(r); err != nil {
 				return err
 			}
 		}
 		return nil
+	})
+}
+
+// TableRows is Table for rows made on demand: each calls fn for every row
+// in order and stops at fn's first error. TSV is written as the rows come;
+// aligned output calls each twice — once to measure the columns, once to
+// print — so no more than one row is ever held.
+func TableRows(w io.Writer, st Style, header []string, each func(fn func([]string) error) error) error {
+	if !st.Aligned {
+		bw := bufio.NewWriterSize(w, 64<<10)
+		line := func(r []string) error {
+			bw.WriteString(strings.Join(r, "\t"))
+			return bw.WriteByte('\n')
+		}
+		if err := line(header); err != nil {
+			return err
+		}
+		if err := each(line); err != nil {
+			return err
+		}
+		return bw.Flush()
 	}
 	widths := make([]int, len(header))
-	for _, r := range all {
+	measure := func(r []string) error {
 		for i, c := range r {
 			widths[i] = max(widths[i], visibleWidth(c))
 		}
+		return nil
+	}
+	measure(header)
+	if err := each(measure); err != nil {
+		return err
 	}
 	gap := colGap
 	if st.Width > 0 {
 		gap = fitWidths(widths, st.Width, st.Shrink, st.Optional)
 	}
-	bw := bufio.NewWriter(w)
-	for _, r := range all {
+	bw := bufio.NewWriterSize(w, 64<<10)
+	line := func(r []string) error {
 		first := true
 		for i, c := range r {
 			if widths[i] < 0 {
@@ -131,7 +161,11 @@ func Table(w io.Writer, st Style, header []string, rows [][]string) error {
 				bw.WriteString(strings.Repeat(" ", widths[i]-visibleWidth(c)))
 			}
 		}
-		bw.WriteString("\n")
+		return bw.WriteByte('\n')
+	}
+	line(header)
+	if err := each(line); err != nil {
+		return err
 	}
 	return bw.Flush()
 }
@@ -237,37 +271,42 @@ func colorVerdict(st Style, v string) string {
 	return c + v + ansiReset
 }
 
-// WriteAuditTable prints one line per table.
+// WriteAuditTable prints one line per table. Aligned, it reads the tables
+// twice (widths, then rows); as TSV, once.
 func WriteAuditTable(w io.Writer, st Style, a *Audit) error {
-	rows := make([][]string, 0, len(a.Tables))
-	for _, t := range a.Tables {
-		period := "-"
-		if t.PITR.RecoveryPeriodDays != nil {
-			period = strconv.Itoa(*t.PITR.RecoveryPeriodDays)
-		}
-		reasons := joinReasons(t.Reasons, ",")
-		if reasons == "" && t.Exemption != nil {
-			reasons = "exempt: " + t.Exemption.Reason
-		}
-		if reasons == "" {
-			reasons = "-"
-		}
-		owner := t.Owner
-		if owner == "" {
-			owner = "-"
-		}
-		cost := fmt.Sprintf("%.2f", t.PITRMonthlyCostUSD)
-		if t.CostEstimated {
-			cost += "~"
-		}
-		rows = append(rows, []string{t.Account, t.Region, t.Name, t.Tier, t.PITR.Status, period,
-			colorVerdict(st, string(t.Verdict)), reasons, owner, cost})
-	}
 	// On a narrow terminal, long reasons are cut first, then owners, table
 	// names and tiers; if that is not enough, the cost, owner and days
 	// columns are left out. --wide shows every column and cell in full.
 	st.Shrink, st.Optional = []int{7, 8, 2, 3}, []int{9, 8, 5}
-	return Table(w, st, []string{"ACCOUNT", "REGION", "TABLE", "TIER", "PITR", "DAYS", "VERDICT", "REASONS", "OWNER", "PITR$/MO"}, rows)
+	return TableRows(w, st, []string{"ACCOUNT", "REGION", "TABLE", "TIER", "PITR", "DAYS", "VERDICT", "REASONS", "OWNER", "PITR$/MO"},
+		func(fn func([]string) error) error {
+			return a.EachTable(func(t *TableResult) error { return fn(auditTableRow(st, t)) })
+		})
+}
+
+// auditTableRow is one table's line in WriteAuditTable.
+func auditTableRow(st Style, t *TableResult) []string {
+	period := "-"
+	if t.PITR.RecoveryPeriodDays != nil {
+		period = strconv.Itoa(*t.PITR.RecoveryPeriodDays)
+	}
+	reasons := joinReasons(t.Reasons, ",")
+	if reasons == "" && t.Exemption != nil {
+		reasons = "exempt: " + t.Exemption.Reason
+	}
+	if reasons == "" {
+		reasons = "-"
+	}
+	owner := t.Owner
+	if owner == "" {
+		owner = "-"
+	}
+	cost := fmt.Sprintf("%.2f", t.PITRMonthlyCostUSD)
+	if t.CostEstimated {
+		cost += "~"
+	}
+	return []string{t.Account, t.Region, t.Name, t.Tier, t.PITR.Status, period,
+		colorVerdict(st, string(t.Verdict)), reasons, owner, cost}
 }
 
 // WriteAuditSummary prints the KPIs and errors in a few human lines.
@@ -329,7 +368,8 @@ func WriteAuditErrors(w io.Writer, a *Audit) {
 }
 
 // WriteAuditJSON writes the audit envelope like WriteJSON, but encodes one
-// table at a time, so a large report is never held in memory twice.
+// table at a time as EachTable yields it, so a report is never held in
+// memory (a streamed audit's tables are read from its spill).
 func WriteAuditJSON(w io.Writer, a *Audit) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
 	field := func(name string, v any, last bool) error {
@@ -351,27 +391,32 @@ func WriteAuditJSON(w io.Writer, a *Audit) error {
 	if err := field("generated_at", a.GeneratedAt, false); err != nil {
 		return err
 	}
-	if len(a.Tables) == 0 {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("    ", "  ")
+	n := 0
+	err := a.EachTable(func(t *TableResult) error {
+		buf.Reset()
+		if err := enc.Encode(t); err != nil {
+			return err
+		}
+		if n == 0 {
+			bw.WriteString("  \"tables\": [\n    ")
+		} else {
+			bw.WriteString(",\n    ")
+		}
+		n++
+		_, err := bw.Write(bytes.TrimRight(buf.Bytes(), "\n"))
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if n == 0 {
 		bw.WriteString("  \"tables\": [],\n")
 	} else {
-		bw.WriteString("  \"tables\": [\n")
-		var buf bytes.Buffer
-		enc := json.NewEncoder(&buf)
-		enc.SetEscapeHTML(false)
-		enc.SetIndent("    ", "  ")
-		for i := range a.Tables {
-			buf.Reset()
-			if err := enc.Encode(&a.Tables[i]); err != nil {
-				return err
-			}
-			bw.WriteString("    ")
-			bw.Write(bytes.TrimRight(buf.Bytes(), "\n"))
-			if i < len(a.Tables)-1 {
-				bw.WriteString(",")
-			}
-			bw.WriteString("\n")
-		}
-		bw.WriteString("  ],\n")
+		bw.WriteString("\n  ],\n")
 	}
 	if err := field("errors", a.Errors, false); err != nil {
 		return err
