@@ -252,6 +252,32 @@ func TestAuditBackupCoverage(t *testing.T) {
 	if h.code != ExitOK {
 		t.Fatalf("history: %d %s", h.code, h.errOut)
 	}
+
+	// The evidence report and the dashboard show the same coverage.
+	rep := o.run(t, "report", "--format", "json", "--config", o.policy)
+	if rep.code != ExitOK {
+		t.Fatalf("report: exit %d %s", rep.code, rep.errOut)
+	}
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal([]byte(rep.out), &raw); err != nil {
+		t.Fatal(err)
+	}
+	var bk map[string]any
+	if err := json.Unmarshal(raw["backup"], &bk); err != nil {
+		t.Fatal(err)
+	}
+	if bk["measured"] != true || bk["backup_required_tables"] != 7.0 || bk["backup_covered_tables"] != 4.0 || bk["backup_required_uncovered"] != 3.0 || bk["backup_monthly_cost_usd"] != 400.0 {
+		t.Errorf("report backup section: %v", bk)
+	}
+	sv := startServe(t, "--listen", "127.0.0.1:0", "--db", o.db)
+	defer sv.stop(t)
+	m := sv.metrics(t)
+	for k, want := range map[string]float64{`pitrguard_backup_tables{state="required"}`: 7, `pitrguard_backup_tables{state="covered"}`: 4,
+		`pitrguard_backup_tables{state="uncovered"}`: 3, "pitrguard_backup_monthly_cost_usd": 400} {
+		if got, ok := m[k]; !ok || got != want {
+			t.Errorf("serve %s = %v (exported %v), want %v", k, got, ok, want)
+		}
+	}
 }
 
 // TestAuditBackupNotRequired: without a backup: block the audit makes no AWS

@@ -2,13 +2,13 @@ package dashboard
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"sync"
 	"time"
 
 	"github.com/pitrguard/pitrguard/internal/drill"
 	"github.com/pitrguard/pitrguard/internal/history"
+	"github.com/pitrguard/pitrguard/internal/policy"
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/store"
 )
@@ -55,68 +55,43 @@ func (l *loader) latest(ctx context.Context) (*latest, error) {
 	if err != nil {
 		return nil, err
 	}
-	l.key, l.cached = e.Key(), &latest{Audit: a, Entry: e, Extra: extrasOf(e.Runs)}
+	l.key, l.cached = e.Key(), &latest{Audit: a, Entry: e, Extra: extrasOf(e.Summary)}
 	return l.cached, nil
 }
 
-// Extras are summary fields that some audits record and others do not: AWS
-// Backup coverage (audit with a backup requirement) and the spend measured
-// by Cost Explorer (audit --cost-explorer). They are read from the stored
-// summary JSON, so that an audit without them shows nothing rather than
-// zeros; nil means not measured.
+// Extras are summary fields that some audits measure and others do not:
+// AWS Backup coverage (a tier with a backup: requirement) and the spend read
+// from Cost Explorer (audit --cost-explorer); nil means not measured, so an
+// audit without them shows nothing rather than zeros.
 type Extras struct {
-	BackupRequired    *float64 `json:"backup_required_tables"`
-	BackupCovered     *float64 `json:"backup_covered_tables"`
-	BackupUncovered   *float64 `json:"backup_required_uncovered"`
-	BackupMonthlyCost *float64 `json:"backup_monthly_cost_usd"`
-	DynamoDBSpend     *float64 `json:"dynamodb_spend_usd"`
-	PITRSpend         *float64 `json:"pitr_spend_usd"`
-	BackupSpend       *float64 `json:"backup_spend_usd"`
-	ResilienceShare   *float64 `json:"resilience_cost_share"`
+	BackupRequired    *float64
+	BackupCovered     *float64
+	BackupUncovered   *float64
+	BackupMonthlyCost *float64
+	DynamoDBSpend     *float64
+	PITRSpend         *float64
+	BackupSpend       *float64
+	ResilienceShare   *float64
 }
 
-// extrasOf reads the extras of an audit's runs. The shards of a run group
-// audit disjoint accounts, so their backup counts and costs add up; spend is
-// the payer account's, the same in every shard, so the first shard's value
-// stands.
-func extrasOf(runs []store.Run) Extras {
-	var out Extras
-	for _, r := range runs {
-		var x Extras
-		if json.Unmarshal(r.Summary, &x) != nil {
-			continue
-		}
-		out.BackupRequired = addOpt(out.BackupRequired, x.BackupRequired)
-		out.BackupCovered = addOpt(out.BackupCovered, x.BackupCovered)
-		out.BackupUncovered = addOpt(out.BackupUncovered, x.BackupUncovered)
-		out.BackupMonthlyCost = addOpt(out.BackupMonthlyCost, x.BackupMonthlyCost)
-		for _, p := range []struct{ dst, src **float64 }{{&out.DynamoDBSpend, &x.DynamoDBSpend},
-			{&out.PITRSpend, &x.PITRSpend}, {&out.BackupSpend, &x.BackupSpend}, {&out.ResilienceShare, &x.ResilienceShare}} {
-			if *p.dst == nil {
-				*p.dst = *p.src
-			}
-		}
+// extrasOf reads the extras of an audit's KPIs (a run group's summed by
+// history: backup counts and costs added up, the payer account's spend
+// taken once).
+func extrasOf(s policy.Summary) Extras {
+	x := Extras{DynamoDBSpend: s.DynamoDBSpendUSD, PITRSpend: s.PITRSpendUSD, BackupSpend: s.BackupSpendUSD, ResilienceShare: s.ResilienceCostShare}
+	if s.BackupRequiredTables > 0 {
+		f := func(v float64) *float64 { return &v }
+		x.BackupRequired, x.BackupCovered, x.BackupUncovered = f(float64(s.BackupRequiredTables)), f(float64(s.BackupCoveredTables)), f(float64(s.BackupRequiredUncovered))
+		x.BackupMonthlyCost = f(s.BackupMonthlyCostUSD)
 	}
-	return out
-}
-
-func addOpt(a, b *float64) *float64 {
-	switch {
-	case b == nil:
-		return a
-	case a == nil:
-		v := *b
-		return &v
-	}
-	v := *a + *b
-	return &v
+	return x
 }
 
 // Backup reports whether AWS Backup coverage was measured: the audit's
 // policy required AWS Backup of at least one table (every audit records the
 // counts, zero when no tier has a backup: block).
 func (x Extras) Backup() bool {
-	return x.BackupRequired != nil && *x.BackupRequired > 0
+	return x.BackupRequired != nil
 }
 
 // Spend reports whether Cost Explorer spend was measured.

@@ -14,6 +14,7 @@ import (
 	"github.com/pitrguard/pitrguard/internal/config"
 	"github.com/pitrguard/pitrguard/internal/guardrails/check"
 	"github.com/pitrguard/pitrguard/internal/model"
+	"github.com/pitrguard/pitrguard/internal/policy"
 	"github.com/pitrguard/pitrguard/internal/report"
 	"github.com/pitrguard/pitrguard/internal/store"
 	"github.com/pitrguard/pitrguard/internal/trend"
@@ -244,7 +245,7 @@ func (b *builder) kpis(context.Context) error {
 		t := s.ByTier[name]
 		k.ByTier = append(k.ByTier, TierRate{Tier: name, Tables: t.Tables, Compliant: t.Compliant, NonCompliant: t.NonCompliant, Unknown: t.Unknown, ComplianceRate: t.ComplianceRate})
 	}
-	k.BackupMonthlyCostUSD = recordedBackup(la.Raw).MonthlyCostUSD
+	k.BackupMonthlyCostUSD = recordedBackup(la.Summary).MonthlyCostUSD
 	k.Status = measured("the figures of the latest audit of the period; compliance_rate = compliant / (compliant + non_compliant + unknown)")
 	// Spend is a month's bill: the newest audit of the period that read
 	// Cost Explorer gives it (audits may read it less often than they run).
@@ -545,45 +546,23 @@ func (b *builder) guardrails(ctx context.Context) error {
 	return nil
 }
 
-// recorded is the AWS Backup figures an audit's stored summary may hold
-// (written by audits that judge AWS Backup coverage).
+// recorded is an audit's AWS Backup figures, nil when not measured.
 type recorded struct {
-	RequiredTables    *int     `json:"backup_required_tables"`
-	CoveredTables     *int     `json:"backup_covered_tables"`
-	RequiredUncovered *int     `json:"backup_required_uncovered"`
-	MonthlyCostUSD    *float64 `json:"backup_monthly_cost_usd"`
+	RequiredTables    *int
+	CoveredTables     *int
+	RequiredUncovered *int
+	MonthlyCostUSD    *float64
 }
 
-// recordedBackup sums the AWS Backup figures of an audit's runs (the
-// shards of a run group audit disjoint accounts); a figure no run recorded
-// stays nil.
-func recordedBackup(raws []json.RawMessage) recorded {
-	var out recorded
-	addInt := func(acc **int, v *int) {
-		if v != nil {
-			*acc = ptr(*v + deref(*acc))
-		}
+// recordedBackup is an audit's AWS Backup figures (a run group's summed
+// over its shards by history); all nil when no table's tier required AWS
+// Backup, which is "not measured".
+func recordedBackup(s policy.Summary) recorded {
+	if s.BackupRequiredTables == 0 {
+		return recorded{}
 	}
-	for _, raw := range raws {
-		var r recorded
-		if json.Unmarshal(raw, &r) != nil {
-			continue
-		}
-		addInt(&out.RequiredTables, r.RequiredTables)
-		addInt(&out.CoveredTables, r.CoveredTables)
-		addInt(&out.RequiredUncovered, r.RequiredUncovered)
-		if r.MonthlyCostUSD != nil {
-			out.MonthlyCostUSD = ptr(model.RoundCents(*r.MonthlyCostUSD + deref(out.MonthlyCostUSD)))
-		}
-	}
-	return out
-}
-
-func deref[T int | float64](p *T) T {
-	if p == nil {
-		return 0
-	}
-	return *p
+	return recorded{RequiredTables: ptr(s.BackupRequiredTables), CoveredTables: ptr(s.BackupCoveredTables),
+		RequiredUncovered: ptr(s.BackupRequiredUncovered), MonthlyCostUSD: ptr(s.BackupMonthlyCostUSD)}
 }
 
 func (b *builder) backup(context.Context) error {
@@ -593,9 +572,8 @@ func (b *builder) backup(context.Context) error {
 		k.Status = notMeasured(howAudit)
 		return nil
 	}
-	rec := recordedBackup(la.Raw)
-	if rec.RequiredTables == nil || *rec.RequiredTables == 0 {
-		// Every audit records the counts; zero means no tier required AWS Backup.
+	rec := recordedBackup(la.Summary)
+	if rec.RequiredTables == nil {
 		k.Status = notMeasured("the latest audit recorded no AWS Backup coverage (no table's tier requires it); give a tier an AWS Backup requirement (backup: in the policy) and audit again")
 		return nil
 	}

@@ -16,7 +16,12 @@ var htmlSource string
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"day": day, "stamp": stamp, "stampPtr": stampPtr, "ids": ids, "join": join, "state": state,
 	"pct": pct, "pctOf": pctOf, "usd": usd, "count": count, "secs": secs, "kpiValue": kpiValue,
-	"deref": func(p *int) int { return deref(p) },
+	"deref": func(p *int) int {
+		if p == nil {
+			return 0
+		}
+		return *p
+	},
 	"kpi": func(name, label, text string, v any) kpiCard {
 		return kpiCard{Name: name, Label: label, Text: text, Value: kpiValue(v)}
 	},

@@ -7,7 +7,6 @@ package trend
 import (
 	"cmp"
 	"context"
-	"encoding/json"
 	"math"
 	"slices"
 	"time"
@@ -30,9 +29,6 @@ type Audit struct {
 	RunIDs   []int64
 	RunGroup string
 	Summary  policy.Summary
-	// Raw are the runs' stored summaries as written (in RunIDs order), for
-	// fields this version of the summary does not declare.
-	Raw []json.RawMessage
 
 	entry history.Entry
 }
@@ -60,7 +56,6 @@ func Audits(ctx context.Context, db Reader, from time.Time, limit int) ([]Audit,
 		runs := slices.SortedFunc(slices.Values(e.Runs), func(x, y store.Run) int { return cmp.Compare(x.ID, y.ID) })
 		for _, r := range runs {
 			a.RunIDs = append(a.RunIDs, r.ID)
-			a.Raw = append(a.Raw, r.Summary)
 		}
 		out = append(out, a)
 	}
