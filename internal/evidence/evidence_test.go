@@ -288,3 +288,28 @@ func TestSpendFromTheNewestAuditThatReadIt(t *testing.T) {
 		t.Errorf("a spend read before the period is used: %+v", r.KPIs.Spend)
 	}
 }
+
+// An audit that failed before it judged a table (recorded as status failed,
+// no table, an empty summary) is neither the latest audit nor a point of the
+// trend: its zeros were never measured.
+func TestFailedAuditIsNotAnAudit(t *testing.T) {
+	db := fixture(t)
+	before := build(t, db)
+	ctx := context.Background()
+	id, err := db.StartRun(ctx, store.RunStart{Kind: "audit", Caller: "arn:aws:iam::111111111111:user/auditor", Args: "pitrguard audit --org", StartedAt: now.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.EndRun(ctx, id, store.RunEnd{Status: store.StatusFailed, Summary: struct{}{}, Errors: []any{}, Finished: now.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	r := build(t, db)
+	if r.KPIs.ComplianceRate == nil || *r.KPIs.ComplianceRate != *before.KPIs.ComplianceRate || *r.KPIs.Tables != *before.KPIs.Tables ||
+		r.KPIs.Audit.RunIDs[0] != before.KPIs.Audit.RunIDs[0] {
+		t.Errorf("KPIs after a failed audit: rate %v, tables %v, audit %+v; want those of run %d", r.KPIs.ComplianceRate, r.KPIs.Tables, r.KPIs.Audit, before.KPIs.Audit.RunIDs[0])
+	}
+	if len(r.Trend.Points) != len(before.Trend.Points) || r.Scope.Audits != before.Scope.Audits || len(r.Findings.Tables) != len(before.Findings.Tables) {
+		t.Errorf("trend points %d (want %d), audits %d, findings %d (want %d)", len(r.Trend.Points), len(before.Trend.Points), r.Scope.Audits,
+			len(r.Findings.Tables), len(before.Findings.Tables))
+	}
+}
