@@ -211,7 +211,7 @@ func (b *builder) scope(context.Context) error {
 	s.Accounts, s.Regions = slices.Sorted(maps.Keys(accounts)), slices.Sorted(maps.Keys(regions))
 	s.AccountsScanned, s.AccountRegions, s.Tables, s.CoverageComplete = a.Run.Accounts, a.Run.Targets, len(a.Tables), a.Summary.CoverageComplete
 	for _, e := range a.Errors {
-		if e.Table == "" {
+		if e.Gap() {
 			s.Gaps = append(s.Gaps, Gap{Account: e.Account, Region: e.Region, Code: e.Code, Reason: string(e.Reason), Message: e.Message})
 		}
 	}

@@ -313,3 +313,28 @@ func TestFailedAuditIsNotAnAudit(t *testing.T) {
 			len(r.Findings.Tables), len(before.Findings.Tables))
 	}
 }
+
+// A failed Cost Explorer query is an error of the audit, not a gap in its
+// coverage: the scope section lists no gap and says coverage is complete.
+func TestSpendErrorIsNoCoverageGap(t *testing.T) {
+	db := fixture(t)
+	ctx := context.Background()
+	at := now.Add(-time.Hour)
+	id, err := db.StartRun(ctx, store.RunStart{Kind: "audit", Caller: "arn:aws:iam::111111111111:user/auditor", Args: "pitrguard audit --cost-explorer", StartedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddTables(ctx, id, []store.TableRecord{events.record(t), ledger.record(t)}); err != nil {
+		t.Fatal(err)
+	}
+	errs := []map[string]string{{"account": acctA, "region": "us-east-1", "table": "", "code": "AccessDeniedException",
+		"reason": "spend_unreadable", "message": "cannot read the DynamoDB spend from Cost Explorer"}}
+	info := map[string]any{"status": "completed", "accounts": 2, "account_regions": 2}
+	if err := db.EndRun(ctx, id, store.RunEnd{Status: "completed", Coverage: true, Summary: summaryOf([]tbl{events, ledger}, nil), Errors: errs, Info: info, Finished: at}); err != nil {
+		t.Fatal(err)
+	}
+	r := build(t, db)
+	if !r.Scope.CoverageComplete || len(r.Scope.Gaps) != 0 || !strings.Contains(r.Scope.Note, "read every account-region") {
+		t.Errorf("scope: coverage %v, gaps %+v, note %q; want complete with no gap", r.Scope.CoverageComplete, r.Scope.Gaps, r.Scope.Note)
+	}
+}
