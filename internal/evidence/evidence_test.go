@@ -338,3 +338,24 @@ func TestSpendErrorIsNoCoverageGap(t *testing.T) {
 		t.Errorf("scope: coverage %v, gaps %+v, note %q; want complete with no gap", r.Scope.CoverageComplete, r.Scope.Gaps, r.Scope.Note)
 	}
 }
+
+// A control whose evidence is drills, restores and the MTTR is not shown as
+// evidenced by the KPIs section when the history holds audits only: the
+// compliance figures there say nothing about recovery.
+func TestControlWithoutRecoveryDataHasNoData(t *testing.T) {
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "audits.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	addAudit(t, db, days(2), nil, nil, events, ledger)
+	r := build(t, db)
+	if !r.KPIs.Measured || r.KPIs.MTTR.Measured {
+		t.Fatalf("fixture: kpis %v, mttr %v", r.KPIs.Measured, r.KPIs.MTTR.Measured)
+	}
+	for _, c := range r.Controls.Rows {
+		if c.ID == "§164.308(a)(7)(ii)(B)" && len(c.Measured) != 0 {
+			t.Errorf("%s (%s) is shown with data in %v, but no drill, restore or MTTR is recorded", c.ID, c.Title, c.Measured)
+		}
+	}
+}
