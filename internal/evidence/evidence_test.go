@@ -359,3 +359,33 @@ func TestControlWithoutRecoveryDataHasNoData(t *testing.T) {
 		}
 	}
 }
+
+// Cost Explorer measured no DynamoDB spend at all: the share has nothing to
+// divide by (null in the JSON form), but it was measured — the HTML and
+// Markdown must not say "not measured yet" for it.
+func TestNoDynamoDBSpendIsMeasured(t *testing.T) {
+	db := fixture(t)
+	addAudit(t, db, now.Add(-time.Hour), map[string]any{"spend_month": "2026-10", "dynamodb_spend_usd": 0.0, "pitr_spend_usd": 0.0, "backup_spend_usd": 0.0,
+		"resilience_cost_share": nil}, nil, events, ledger)
+	r := build(t, db)
+	if sp := r.KPIs.Spend; !sp.Measured || sp.ResilienceCostShare != nil || sp.DynamoDBSpendUSD == nil || *sp.DynamoDBSpendUSD != 0 {
+		t.Fatalf("spend: %+v", sp)
+	}
+	var h, m bytes.Buffer
+	if err := WriteHTML(&h, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&m, r); err != nil {
+		t.Fatal(err)
+	}
+	card := regexp.MustCompile(`data-kpi="resilience_cost_share" data-value=""><span class="v">([^<]*)<`).FindStringSubmatch(h.String())
+	if card == nil || strings.Contains(card[1], NotMeasured) || !strings.Contains(card[1], "no DynamoDB spend") {
+		t.Errorf("HTML share card: %q; want it to say there was no DynamoDB spend", card)
+	}
+	if strings.Contains(h.String(), "; share "+NotMeasured) {
+		t.Error("HTML spend line says the share was not measured")
+	}
+	if !strings.Contains(m.String(), "| PITR + backup share of DynamoDB spend | n/a (no DynamoDB spend) |") {
+		t.Error("Markdown share row does not say there was no DynamoDB spend")
+	}
+}
