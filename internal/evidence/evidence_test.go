@@ -389,3 +389,30 @@ func TestNoDynamoDBSpendIsMeasured(t *testing.T) {
 		t.Error("Markdown share row does not say there was no DynamoDB spend")
 	}
 }
+
+// An audit of a narrower scope (another --regions or --accounts) with
+// complete coverage did not look at the tables outside it: their absence
+// from it does not end their open streak.
+func TestOpenSinceSurvivesANarrowerAudit(t *testing.T) {
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "scopes.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	eu := tbl{account: acctB, region: "eu-west-1", name: "orders", owner: "shop", tier: "standard", verdict: "NON_COMPLIANT", pitr: "DISABLED", reasons: []string{"pitr_disabled"}}
+	gone := tbl{account: acctA, name: "gone", owner: "analytics", tier: "standard", verdict: "NON_COMPLIANT", pitr: "DISABLED", reasons: []string{"pitr_disabled"}}
+	addAudit(t, db, days(30), nil, nil, events, gone, eu) // the whole estate
+	addAudit(t, db, days(15), nil, nil, events)           // us-east-1 only (--regions us-east-1): complete, gone was deleted
+	addAudit(t, db, days(1), nil, nil, events, gone, eu)  // the whole estate again; gone was recreated
+	r := build(t, db)
+	since := map[string]time.Time{}
+	for _, f := range r.Findings.Tables {
+		since[f.Table] = f.OpenSince
+	}
+	if !since["orders"].Equal(days(30)) {
+		t.Errorf("orders open since %s; want %s (the us-east-1 audit did not read eu-west-1)", since["orders"], days(30))
+	}
+	if !since["gone"].Equal(days(1)) || !since["events"].Equal(days(30)) {
+		t.Errorf("gone open since %s (want %s: absent from an audit that read its account-region), events since %s", since["gone"], days(1), since["events"])
+	}
+}
