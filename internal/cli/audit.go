@@ -382,7 +382,7 @@ func verdictCount(s policy.Summary, v model.Verdict) int {
 func countScopeErrors(errs []model.ScanError) int {
 	n := 0
 	for _, e := range errs {
-		if e.Table == "" {
+		if e.Gap() {
 			n++
 		}
 	}

@@ -21,8 +21,10 @@ func auditSpend(ctx context.Context, p *awsx.Provider, a *report.Audit, now time
 	api := costexplorer.NewFromConfig(awsx.ForRegion(p.Base(), spend.Region))
 	s, err := spend.Measure(ctx, api, now)
 	if err != nil {
-		reason, code, msg := awsx.Classify(err)
-		a.Errors = append(a.Errors, model.ScanError{Account: p.Caller().Account, Region: spend.Region, Code: code, Reason: reason,
+		// Its reason says what failed (the code says why): it is no gap in
+		// the coverage (model.ScanError.Gap), every table was read.
+		_, code, msg := awsx.Classify(err)
+		a.Errors = append(a.Errors, model.ScanError{Account: p.Caller().Account, Region: spend.Region, Code: code, Reason: model.ReasonSpendUnreadable,
 			Message: "cannot read the DynamoDB spend from Cost Explorer (ce:GetCostAndUsage, served from us-east-1; run from the management account, " +
 				"with Cost Explorer enabled): " + msg + "; the spend KPIs are left null"})
 		inventory.SortErrors(a.Errors)

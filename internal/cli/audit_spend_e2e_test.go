@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/pitrguard/pitrguard/internal/model"
 	"github.com/pitrguard/pitrguard/internal/testaws"
 )
 
@@ -83,7 +84,7 @@ func TestAuditCostExplorerFailure(t *testing.T) {
 	}
 	found := false
 	for _, er := range a.Errors {
-		if strings.Contains(er.Message, "Cost Explorer") && er.Code == "AccessDeniedException" && er.Region == "us-east-1" {
+		if strings.Contains(er.Message, "Cost Explorer") && er.Code == "AccessDeniedException" && er.Region == "us-east-1" && er.Reason == model.ReasonSpendUnreadable {
 			found = true
 		}
 	}

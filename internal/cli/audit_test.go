@@ -163,3 +163,16 @@ func TestWriteAuditCSV(t *testing.T) {
 		t.Errorf("csv row: %s", lines[1])
 	}
 }
+
+// The exit message counts the account-regions not read, not a failed Cost
+// Explorer query nor table-level errors.
+func TestCountScopeErrors(t *testing.T) {
+	errs := []model.ScanError{
+		{Account: "1", Region: "eu-west-1", Code: "AccessDenied", Reason: model.ReasonAccessDenied},
+		{Account: "1", Region: "us-east-1", Table: "t", Code: "Throttled", Reason: model.ReasonThrottled},
+		{Account: "1", Region: "us-east-1", Code: "AccessDeniedException", Reason: model.ReasonSpendUnreadable},
+	}
+	if n := countScopeErrors(errs); n != 1 {
+		t.Errorf("countScopeErrors = %d, want 1", n)
+	}
+}

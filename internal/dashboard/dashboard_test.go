@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -486,5 +487,31 @@ func TestUnreadableStore(t *testing.T) {
 		if code, body, _ := get(t, srv, http.MethodGet, path); code != want || strings.Contains(body, "pitrguard_compliance_rate") {
 			t.Errorf("GET %s on a closed store: %d, want %d\n%s", path, code, want, body)
 		}
+	}
+}
+
+// An audit that failed before it judged a table (no table, an empty
+// summary) is not the latest audit: /metrics keeps the previous one's
+// figures, and the overview's run list shows no table count or rate for it.
+func TestFailedAuditIsNotTheLatest(t *testing.T) {
+	db := openSQLite(t)
+	srv := startSite(t, db, "")
+	_, sum := recordAudit(t, db, auditSpec{Tables: estate(), Started: now.Add(-2 * time.Hour)})
+	ctx := context.Background()
+	id, err := db.StartRun(ctx, store.RunStart{Kind: "audit", Caller: "arn:aws:sts::111111111111:assumed-role/auditor/ci", Args: "audit", StartedAt: now.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.EndRun(ctx, id, store.RunEnd{Status: store.StatusFailed, Summary: struct{}{}, Errors: []any{}, Finished: now.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	m := scrape(t, srv)
+	if got := m[`pitrguard_compliance_rate{tier="all"}`]; got != sum.ComplianceRate || m[`pitrguard_last_audit_timestamp_seconds`] != float64(now.Add(-2*time.Hour).Unix()) {
+		t.Errorf("compliance %v at %v; want the completed audit's %v", got, m[`pitrguard_last_audit_timestamp_seconds`], sum.ComplianceRate)
+	}
+	_, body, _ := get(t, srv, http.MethodGet, "/")
+	row := regexp.MustCompile(`<tr><td>` + strconv.FormatInt(id, 10) + `</td>.*\n.*`).FindString(body)
+	if !strings.Contains(row, "failed") || strings.Contains(row, "0.0%") {
+		t.Errorf("the failed run's row shows a compliance rate: %q", row)
 	}
 }

@@ -113,7 +113,7 @@ func windowLowered(r *report.TableResult, p store.TableRecord) bool {
 func tablesGone(errs []model.ScanError, before []store.TableRecord, seen []bool, now time.Time) []notify.Message {
 	failed := map[string]bool{}
 	for _, e := range errs {
-		if e.Table == "" {
+		if e.Gap() {
 			failed[e.Account+"/"+e.Region] = true
 		}
 	}

@@ -94,3 +94,26 @@ func TestAuditMessages(t *testing.T) {
 		t.Errorf("first run: %+v", first)
 	}
 }
+
+// A Cost Explorer query that failed (audit --cost-explorer) is an error of
+// the run in the management account's us-east-1, but no table went unread
+// there: a table deleted from that account-region is still reported gone.
+func TestAuditMessagesSpendErrorIsNoGap(t *testing.T) {
+	now := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	res := &audit.Result{
+		Report: &report.Audit{Errors: []model.ScanError{{Account: "111111111111", Region: "us-east-1", Code: "AccessDeniedException",
+			Reason: model.ReasonSpendUnreadable, Message: "cannot read the DynamoDB spend from Cost Explorer"}}},
+		Entries: []audit.Entry{auditEntry("us-east-1", "steady", model.Compliant, 35)},
+	}
+	before := []store.TableRecord{
+		{Account: "111111111111", Region: "us-east-1", Name: "steady", Verdict: "COMPLIANT", PITRStatus: "ENABLED"},
+		{Account: "111111111111", Region: "us-east-1", Name: "deleted", ARN: "arn:aws:dynamodb:us-east-1:111111111111:table/deleted", PITRStatus: "ENABLED"},
+	}
+	msgs, err := AuditMessages(res, before, true, now, 14*24*time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || msgs[0].Kind != notify.TableDeleted || msgs[0].Table != "deleted" {
+		t.Errorf("messages %+v; want one: deleted is gone", msgs)
+	}
+}

@@ -148,14 +148,19 @@ func isOpen(v model.Verdict) bool { return v == model.NonCompliant || v == model
 
 // follow updates the open streaks with one audit: a table found open starts
 // or continues its streak; one found in any other state ends it, and so does
-// its absence from an audit whose coverage was complete (it was gone). An
-// audit that could not read everything leaves the streaks of tables it did
-// not see as they were.
+// its absence from an audit whose coverage was complete and that read its
+// account-region (it found other tables there): the table was gone. An
+// audit that could not read everything, or whose scope (--accounts,
+// --regions) left the table's account-region out, leaves the streaks of
+// tables it did not see as they were.
 func (b *builder) follow(a *report.Audit, at time.Time, first bool) {
+	type accountRegion struct{ account, region string }
 	seen := make(map[tableKey]bool, len(a.Tables))
+	read := map[accountRegion]bool{}
 	for _, t := range a.Tables {
 		k := tableKey{t.Account, t.Region, t.Name}
 		seen[k] = true
+		read[accountRegion{t.Account, t.Region}] = true
 		if !isOpen(t.Verdict) {
 			delete(b.open, k)
 			continue
@@ -166,7 +171,7 @@ func (b *builder) follow(a *report.Audit, at time.Time, first bool) {
 	}
 	if a.Summary.CoverageComplete {
 		for k := range b.open {
-			if !seen[k] {
+			if !seen[k] && read[accountRegion{k.account, k.region}] {
 				delete(b.open, k)
 			}
 		}
@@ -211,7 +216,7 @@ func (b *builder) scope(context.Context) error {
 	s.Accounts, s.Regions = slices.Sorted(maps.Keys(accounts)), slices.Sorted(maps.Keys(regions))
 	s.AccountsScanned, s.AccountRegions, s.Tables, s.CoverageComplete = a.Run.Accounts, a.Run.Targets, len(a.Tables), a.Summary.CoverageComplete
 	for _, e := range a.Errors {
-		if e.Table == "" {
+		if e.Gap() {
 			s.Gaps = append(s.Gaps, Gap{Account: e.Account, Region: e.Region, Code: e.Code, Reason: string(e.Reason), Message: e.Message})
 		}
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	cdplog "github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/runtime"
@@ -114,11 +115,10 @@ func sameValue(a, b string) bool {
 	return err1 == nil && err2 == nil && math.Abs(x-y) < 1e-12
 }
 
-// TestReportHTMLInChromium opens the HTML report in headless Chromium:
-// no console error or exception, no request but the file itself, every KPI
-// in the DOM equal to the JSON form, the expected points in each chart, and a
-// screenshot of the first page (and the PDF print) as artifacts.
-func TestReportHTMLInChromium(t *testing.T) {
+// requireChromium returns the browser's path, or skips the test when it is
+// not installed (fails with PITRGUARD_REQUIRE_CHROMIUM=1).
+func requireChromium(t *testing.T) string {
+	t.Helper()
 	bin := chromium()
 	if bin == "" {
 		if os.Getenv("PITRGUARD_REQUIRE_CHROMIUM") == "1" {
@@ -126,6 +126,30 @@ func TestReportHTMLInChromium(t *testing.T) {
 		}
 		t.Skip("skipping: chromium is not installed (Debian: apt-get install chromium; or set PITRGUARD_CHROMIUM)")
 	}
+	return bin
+}
+
+// browser starts headless Chromium with a fresh profile and a window of
+// width x height; it is closed when the test ends.
+func browser(t *testing.T, bin string, width, height int) context.Context {
+	t.Helper()
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
+		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(width, height))
+	t.Cleanup(cancelAlloc)
+	ctx, cancel := chromedp.NewContext(allocCtx)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// TestReportHTMLInChromium opens the HTML report in headless Chromium:
+// no console error or exception, no request but the file itself, every KPI
+// in the DOM equal to the JSON form, the expected points in each chart, and a
+// screenshot of the first page (and the PDF print) as artifacts.
+func TestReportHTMLInChromium(t *testing.T) {
+	bin := requireChromium(t)
 	r := build(t, fixture(t))
 	doc := reportJSON(t, r)
 	dir := t.TempDir()
@@ -138,15 +162,7 @@ func TestReportHTMLInChromium(t *testing.T) {
 		t.Fatal(err)
 	}
 	pageURL := "file://" + file
-
-	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.UserDataDir(t.TempDir()), chromedp.WindowSize(1240, 1754))
-	defer cancelAlloc()
-	ctx, cancel := chromedp.NewContext(allocCtx)
-	defer cancel()
+	ctx := browser(t, bin, 1240, 1754)
 
 	var mu sync.Mutex
 	var problems, requests []string
@@ -248,4 +264,48 @@ func TestReportHTMLInChromium(t *testing.T) {
 		}
 	}
 	t.Logf("artifacts in %s (screenshot %d bytes, PDF %d bytes)", out, len(screenshot), len(pdf))
+}
+
+// TestReportHTMLLongNamesStayOnThePage: a table name of DynamoDB's maximum
+// length (255 characters, no space to break at), a long gap message and a
+// long exemption pattern must wrap, not widen the page past the paper (a
+// printed page would cut them off).
+func TestReportHTMLLongNamesStayOnThePage(t *testing.T) {
+	bin := requireChromium(t)
+	db := fixture(t)
+	long := tbl{account: acctA, name: strings.Repeat("very-long-table-name.", 12) + "abc", owner: strings.Repeat("team_", 20), tier: "critical",
+		verdict: "NON_COMPLIANT", pitr: "DISABLED", reasons: []string{"pitr_disabled"}, cost: 1}
+	if len(long.name) != 255 {
+		t.Fatalf("name of %d characters", len(long.name))
+	}
+	addAudit(t, db, now.Add(-time.Hour), nil, []map[string]string{{"account": acctB, "region": "eu-west-1", "table": "", "code": "AccessDenied",
+		"reason": "access_denied", "message": "arn:aws:iam::222222222222:role/" + strings.Repeat("PitrguardAuditRole", 10)}}, events, ledger, long)
+	r := build(t, db)
+	var h bytes.Buffer
+	if err := WriteHTML(&h, r); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "evidence.html")
+	if err := os.WriteFile(file, h.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// 794 CSS pixels is the width of an A4 page.
+	ctx := browser(t, bin, 794, 1123)
+	tctx, cancel := context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, chromedp.Navigate("file://"+file), chromedp.WaitReady(chromedp.CSS("#integrity"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, media := range []string{"screen", "print"} {
+		if _, err := chromedp.Call(tctx, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: media}); err != nil {
+			t.Fatal(err)
+		}
+		w, err := chromedp.Run(tctx, chromedp.Evaluate[[]int](`[document.documentElement.scrollWidth, document.documentElement.clientWidth]`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if w[0] > w[1] {
+			t.Errorf("%s: the page is %d pixels wide in a window of %d: long names overflow it", media, w[0], w[1])
+		}
+	}
 }

@@ -288,3 +288,131 @@ func TestSpendFromTheNewestAuditThatReadIt(t *testing.T) {
 		t.Errorf("a spend read before the period is used: %+v", r.KPIs.Spend)
 	}
 }
+
+// An audit that failed before it judged a table (recorded as status failed,
+// no table, an empty summary) is neither the latest audit nor a point of the
+// trend: its zeros were never measured.
+func TestFailedAuditIsNotAnAudit(t *testing.T) {
+	db := fixture(t)
+	before := build(t, db)
+	ctx := context.Background()
+	id, err := db.StartRun(ctx, store.RunStart{Kind: "audit", Caller: "arn:aws:iam::111111111111:user/auditor", Args: "pitrguard audit --org", StartedAt: now.Add(-time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.EndRun(ctx, id, store.RunEnd{Status: store.StatusFailed, Summary: struct{}{}, Errors: []any{}, Finished: now.Add(-time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	r := build(t, db)
+	if r.KPIs.ComplianceRate == nil || *r.KPIs.ComplianceRate != *before.KPIs.ComplianceRate || *r.KPIs.Tables != *before.KPIs.Tables ||
+		r.KPIs.Audit.RunIDs[0] != before.KPIs.Audit.RunIDs[0] {
+		t.Errorf("KPIs after a failed audit: rate %v, tables %v, audit %+v; want those of run %d", r.KPIs.ComplianceRate, r.KPIs.Tables, r.KPIs.Audit, before.KPIs.Audit.RunIDs[0])
+	}
+	if len(r.Trend.Points) != len(before.Trend.Points) || r.Scope.Audits != before.Scope.Audits || len(r.Findings.Tables) != len(before.Findings.Tables) {
+		t.Errorf("trend points %d (want %d), audits %d, findings %d (want %d)", len(r.Trend.Points), len(before.Trend.Points), r.Scope.Audits,
+			len(r.Findings.Tables), len(before.Findings.Tables))
+	}
+}
+
+// A failed Cost Explorer query is an error of the audit, not a gap in its
+// coverage: the scope section lists no gap and says coverage is complete.
+func TestSpendErrorIsNoCoverageGap(t *testing.T) {
+	db := fixture(t)
+	ctx := context.Background()
+	at := now.Add(-time.Hour)
+	id, err := db.StartRun(ctx, store.RunStart{Kind: "audit", Caller: "arn:aws:iam::111111111111:user/auditor", Args: "pitrguard audit --cost-explorer", StartedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.AddTables(ctx, id, []store.TableRecord{events.record(t), ledger.record(t)}); err != nil {
+		t.Fatal(err)
+	}
+	errs := []map[string]string{{"account": acctA, "region": "us-east-1", "table": "", "code": "AccessDeniedException",
+		"reason": "spend_unreadable", "message": "cannot read the DynamoDB spend from Cost Explorer"}}
+	info := map[string]any{"status": "completed", "accounts": 2, "account_regions": 2}
+	if err := db.EndRun(ctx, id, store.RunEnd{Status: "completed", Coverage: true, Summary: summaryOf([]tbl{events, ledger}, nil), Errors: errs, Info: info, Finished: at}); err != nil {
+		t.Fatal(err)
+	}
+	r := build(t, db)
+	if !r.Scope.CoverageComplete || len(r.Scope.Gaps) != 0 || !strings.Contains(r.Scope.Note, "read every account-region") {
+		t.Errorf("scope: coverage %v, gaps %+v, note %q; want complete with no gap", r.Scope.CoverageComplete, r.Scope.Gaps, r.Scope.Note)
+	}
+}
+
+// A control whose evidence is drills, restores and the MTTR is not shown as
+// evidenced by the KPIs section when the history holds audits only: the
+// compliance figures there say nothing about recovery.
+func TestControlWithoutRecoveryDataHasNoData(t *testing.T) {
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "audits.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	addAudit(t, db, days(2), nil, nil, events, ledger)
+	r := build(t, db)
+	if !r.KPIs.Measured || r.KPIs.MTTR.Measured {
+		t.Fatalf("fixture: kpis %v, mttr %v", r.KPIs.Measured, r.KPIs.MTTR.Measured)
+	}
+	for _, c := range r.Controls.Rows {
+		if c.ID == "§164.308(a)(7)(ii)(B)" && len(c.Measured) != 0 {
+			t.Errorf("%s (%s) is shown with data in %v, but no drill, restore or MTTR is recorded", c.ID, c.Title, c.Measured)
+		}
+	}
+}
+
+// Cost Explorer measured no DynamoDB spend at all: the share has nothing to
+// divide by (null in the JSON form), but it was measured — the HTML and
+// Markdown must not say "not measured yet" for it.
+func TestNoDynamoDBSpendIsMeasured(t *testing.T) {
+	db := fixture(t)
+	addAudit(t, db, now.Add(-time.Hour), map[string]any{"spend_month": "2026-10", "dynamodb_spend_usd": 0.0, "pitr_spend_usd": 0.0, "backup_spend_usd": 0.0,
+		"resilience_cost_share": nil}, nil, events, ledger)
+	r := build(t, db)
+	if sp := r.KPIs.Spend; !sp.Measured || sp.ResilienceCostShare != nil || sp.DynamoDBSpendUSD == nil || *sp.DynamoDBSpendUSD != 0 {
+		t.Fatalf("spend: %+v", sp)
+	}
+	var h, m bytes.Buffer
+	if err := WriteHTML(&h, r); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteMarkdown(&m, r); err != nil {
+		t.Fatal(err)
+	}
+	card := regexp.MustCompile(`data-kpi="resilience_cost_share" data-value=""><span class="v">([^<]*)<`).FindStringSubmatch(h.String())
+	if card == nil || strings.Contains(card[1], NotMeasured) || !strings.Contains(card[1], "no DynamoDB spend") {
+		t.Errorf("HTML share card: %q; want it to say there was no DynamoDB spend", card)
+	}
+	if strings.Contains(h.String(), "; share "+NotMeasured) {
+		t.Error("HTML spend line says the share was not measured")
+	}
+	if !strings.Contains(m.String(), "| PITR + backup share of DynamoDB spend | n/a (no DynamoDB spend) |") {
+		t.Error("Markdown share row does not say there was no DynamoDB spend")
+	}
+}
+
+// An audit of a narrower scope (another --regions or --accounts) with
+// complete coverage did not look at the tables outside it: their absence
+// from it does not end their open streak.
+func TestOpenSinceSurvivesANarrowerAudit(t *testing.T) {
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "scopes.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	eu := tbl{account: acctB, region: "eu-west-1", name: "orders", owner: "shop", tier: "standard", verdict: "NON_COMPLIANT", pitr: "DISABLED", reasons: []string{"pitr_disabled"}}
+	gone := tbl{account: acctA, name: "gone", owner: "analytics", tier: "standard", verdict: "NON_COMPLIANT", pitr: "DISABLED", reasons: []string{"pitr_disabled"}}
+	addAudit(t, db, days(30), nil, nil, events, gone, eu) // the whole estate
+	addAudit(t, db, days(15), nil, nil, events)           // us-east-1 only (--regions us-east-1): complete, gone was deleted
+	addAudit(t, db, days(1), nil, nil, events, gone, eu)  // the whole estate again; gone was recreated
+	r := build(t, db)
+	since := map[string]time.Time{}
+	for _, f := range r.Findings.Tables {
+		since[f.Table] = f.OpenSince
+	}
+	if !since["orders"].Equal(days(30)) {
+		t.Errorf("orders open since %s; want %s (the us-east-1 audit did not read eu-west-1)", since["orders"], days(30))
+	}
+	if !since["gone"].Equal(days(1)) || !since["events"].Equal(days(30)) {
+		t.Errorf("gone open since %s (want %s: absent from an audit that read its account-region), events since %s", since["gone"], days(1), since["events"])
+	}
+}

@@ -1,6 +1,7 @@
 package evidence
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"path/filepath"
@@ -45,6 +46,7 @@ func testPolicy(t *testing.T) *config.Config {
 // tbl is one table as an audit recorded it.
 type tbl struct {
 	account, name, owner, tier, verdict, pitr string
+	region                                    string // "" is us-east-1
 	reasons                                   []string
 	exemption                                 *store.FactsExemption
 	cost                                      float64
@@ -52,7 +54,8 @@ type tbl struct {
 
 func (x tbl) record(t *testing.T) store.TableRecord {
 	t.Helper()
-	f := store.Facts{Account: x.account, Region: "us-east-1", Name: x.name, ARN: "arn:aws:dynamodb:us-east-1:" + x.account + ":table/" + x.name,
+	region := cmp.Or(x.region, "us-east-1")
+	f := store.Facts{Account: x.account, Region: region, Name: x.name, ARN: "arn:aws:dynamodb:" + region + ":" + x.account + ":table/" + x.name,
 		Status: "ACTIVE", DescribeKnown: true, TagsKnown: true, Tags: map[string]string{"owner": x.owner}, Tier: x.tier, Critical: x.tier == "critical",
 		Owner: x.owner, Verdict: x.verdict, Reasons: x.reasons, Notes: []string{}, Exemption: x.exemption, PITR: store.FactsPITR{Status: x.pitr},
 		PITRMonthlyCostUSD: x.cost, Replicas: []store.FactsReplica{}, ReadErrors: []store.FactsError{}}
@@ -63,7 +66,7 @@ func (x tbl) record(t *testing.T) store.TableRecord {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return store.TableRecord{Account: x.account, Region: "us-east-1", Name: x.name, ARN: f.ARN, Verdict: x.verdict, Tier: x.tier,
+	return store.TableRecord{Account: x.account, Region: region, Name: x.name, ARN: f.ARN, Verdict: x.verdict, Tier: x.tier,
 		Owner: x.owner, PITRStatus: x.pitr, Facts: raw, FactsVersion: v}
 }
 

@@ -15,7 +15,7 @@ var htmlSource string
 
 var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 	"day": day, "stamp": stamp, "stampPtr": stampPtr, "ids": ids, "join": join, "state": state,
-	"pct": pct, "pctOf": pctOf, "usd": usd, "count": count, "secs": secs, "kpiValue": kpiValue,
+	"pct": pct, "pctOf": pctOf, "share": share, "usd": usd, "count": count, "secs": secs, "kpiValue": kpiValue,
 	"deref": func(p *int) int {
 		if p == nil {
 			return 0

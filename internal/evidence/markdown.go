@@ -34,7 +34,7 @@ func WriteMarkdown(w io.Writer, r *Report) error {
 		{"Critical tables without PITR", count(k.SnapshotGapTables)}, {"MTTR median (drills)", secs(k.MTTR.MedianSeconds)},
 		{"MTTR p90 (drills)", secs(k.MTTR.P90Seconds)}, {"PITR cost, estimate ($/month)", usd(k.PITRMonthlyCostUSD)},
 		{"AWS Backup cost, estimate ($/month)", usd(k.BackupMonthlyCostUSD)}, {"Cost to close PITR gaps ($/month)", usd(k.GapMonthlyCostUSD)},
-		{"DynamoDB spend " + k.Spend.Month + " (Cost Explorer)", usd(k.Spend.DynamoDBSpendUSD)}, {"PITR + backup share of DynamoDB spend", pct(k.Spend.ResilienceCostShare)}} {
+		{"DynamoDB spend " + k.Spend.Month + " (Cost Explorer)", usd(k.Spend.DynamoDBSpendUSD)}, {"PITR + backup share of DynamoDB spend", share(k.Spend)}} {
 		m.f("| %s | %s |\n", row[0], cell(row[1]))
 	}
 	m.f("\n")

@@ -25,6 +25,19 @@ func pct(v *float64) string {
 
 func pctOf(v float64) string { return pct(&v) }
 
+// NoSpend is the share of a month in which Cost Explorer measured no
+// DynamoDB spend at all (nothing to divide by; measured, not missing).
+const NoSpend = "n/a (no DynamoDB spend)"
+
+// share is the resilience share of measured spend: NoSpend when there was
+// no DynamoDB spend, "not measured yet" when Cost Explorer was not read.
+func share(s Spend) string {
+	if s.Measured && s.ResilienceCostShare == nil {
+		return NoSpend
+	}
+	return pct(s.ResilienceCostShare)
+}
+
 func usd(v *float64) string {
 	if v == nil {
 		return NotMeasured

@@ -215,6 +215,19 @@ type Entry struct {
 // Running reports whether a run of the entry is still running.
 func (e *Entry) Running() bool { return e.Status == store.StatusRunning }
 
+// Failed reports whether every run of the entry failed: an audit that
+// failed before it judged a table records no table and an empty summary, so
+// it has nothing to show (its zero counts are not measurements). A run group
+// with some shards failed still has the others' tables: it is not Failed.
+func (e *Entry) Failed() bool {
+	for _, r := range e.Runs {
+		if r.Status != store.StatusFailed {
+			return false
+		}
+	}
+	return len(e.Runs) > 0
+}
+
 // Shards is the number of shards of the run group (0 for a single run).
 func (e *Entry) Shards() int {
 	if e.RunGroup == "" || len(e.Runs) == 0 {
@@ -314,7 +327,8 @@ func entryOf(runs []store.Run) Entry {
 // Latest returns the newest finished audit — the newest single audit, or
 // the newest run group merged as one — with the entry it was built from.
 // An audit still running (any of its shards) is passed over: the latest
-// finished one stands until it ends. ErrNoAudit when there is none.
+// finished one stands until it ends; so is one that failed before it judged
+// a table (Failed: nothing recorded). ErrNoAudit when there is none.
 func Latest(ctx context.Context, db store.Store) (*report.Audit, *Entry, error) {
 	e, err := LatestEntry(ctx, db)
 	if err != nil {
@@ -337,7 +351,7 @@ func LatestEntry(ctx context.Context, db store.Store) (*Entry, error) {
 			return nil, err
 		}
 		for i := range es {
-			if !es[i].Running() {
+			if !es[i].Running() && !es[i].Failed() {
 				return &es[i], nil
 			}
 		}

@@ -162,3 +162,39 @@ func TestRecentAndLatest(t *testing.T) {
 		}
 	})
 }
+
+// failedAudit records an audit that failed before it judged any table (as
+// `pitrguard audit` records a run whose spill could not be written): no
+// tables, an empty summary.
+func failedAudit(t *testing.T, db store.Store, at time.Time) int64 {
+	t.Helper()
+	ctx := context.Background()
+	id, err := db.StartRun(ctx, store.RunStart{Kind: KindAudit, Caller: "c", StartedAt: at})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.EndRun(ctx, id, store.RunEnd{Status: store.StatusFailed, Summary: struct{}{}, Errors: []any{}, Finished: at.Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// A failed audit recorded nothing: it is not the latest audit (its empty
+// summary would read as 0 tables, 0% compliant), the one before it stands.
+func TestLatestPassesOverAFailedAudit(t *testing.T) {
+	forEachDriver(t, func(t *testing.T, db store.Store) {
+		ctx := context.Background()
+		ok := audit(t, db, "", 0, 0, store.StatusCompleted, 3, 1)
+		failed := failedAudit(t, db, t0.Add(2*time.Hour))
+		e, err := LatestEntry(ctx, db)
+		if err != nil || e.ID != ok || e.Summary.ComplianceRate != 0.75 {
+			t.Errorf("latest = %+v, %v; want run %d (the failed run %d recorded nothing)", e, err, ok, failed)
+		}
+		if !func() bool {
+			es, _ := Recent(ctx, db, KindAudit, 5)
+			return len(es) == 2 && es[0].Failed() && !es[1].Failed()
+		}() {
+			t.Error("Recent lists the failed run, and says it failed")
+		}
+	})
+}

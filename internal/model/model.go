@@ -111,6 +111,14 @@ type ReadError struct {
 	Message string `json:"message"`
 }
 
+// Gap reports whether the error is a gap in the audit's coverage: an
+// account-region (or the run) whose tables were not all read, where the
+// absence of a table proves nothing. Table-level errors and a failed Cost
+// Explorer query (ReasonSpendUnreadable) are not gaps.
+func (e ScanError) Gap() bool {
+	return e.Table == "" && e.Reason != ReasonSpendUnreadable
+}
+
 // Verdict is the outcome of evaluating one table against the policy.
 type Verdict string
 
@@ -170,6 +178,10 @@ const (
 	// has tables but AWS Config's aggregator has no item for any of them (no
 	// recorder, DynamoDB tables not recorded, or not aggregated).
 	ReasonConfigNotRecorded Reason = "config_not_recorded"
+	// ReasonSpendUnreadable: audit --cost-explorer could not read the spend
+	// from Cost Explorer. It is an error of the run, not of an account-region:
+	// every table was still read (ScanError.Gap is false).
+	ReasonSpendUnreadable Reason = "spend_unreadable"
 )
 
 // ScanError is something that could not be read: an account, a region, or a

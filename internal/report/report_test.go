@@ -21,8 +21,9 @@ func TestWriteAuditJSONMatchesWriteJSON(t *testing.T) {
 			PITR: PITRResult{Status: "ENABLED", RecoveryPeriodDays: &days, EarliestRestorable: &now}},
 		{Account: "2", Name: "b", Tags: map[string]string{}, Replicas: []model.Replica{{Region: "eu-west-1", Status: "ACTIVE"}}, Reasons: []model.Reason{}, Notes: []string{}},
 	}} {
-		a := &Audit{SchemaVersion: 1, GeneratedAt: now, Tables: tables, Errors: []model.ScanError{{Account: "1", Code: "X"}},
-			Summary: policy.Summary{Tables: 2, ByTier: map[string]*policy.TierSummary{"critical": {Tables: 1}}}, Run: RunInfo{APICalls: map[string]int64{"DescribeTable": 2}}}
+		a := &Audit{SchemaVersion: 1, GeneratedAt: now, Tables: tables, Errors: []model.ScanError{{Account: "1", Code: "X", Message: "endpoint https://h/?a=1&b=<2>"}},
+			Summary: policy.Summary{Tables: 2, ByTier: map[string]*policy.TierSummary{"critical": {Tables: 1}}},
+			Run:     RunInfo{Policy: "/etc/a&b/<p>.yaml", APICalls: map[string]int64{"DescribeTable": 2}}}
 		if a.Tables == nil {
 			a.Tables = []TableResult{}
 		}

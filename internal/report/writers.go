@@ -372,12 +372,18 @@ func WriteAuditErrors(w io.Writer, a *Audit) {
 // memory (a streamed audit's tables are read from its spill).
 func WriteAuditJSON(w io.Writer, a *Audit) error {
 	bw := bufio.NewWriterSize(w, 64<<10)
+	// Every value is encoded as WriteJSON encodes it: no HTML escaping
+	// (json.MarshalIndent would write & < > as \u0026 \u003c \u003e).
+	var fb bytes.Buffer
+	fenc := json.NewEncoder(&fb)
+	fenc.SetEscapeHTML(false)
+	fenc.SetIndent("  ", "  ")
 	field := func(name string, v any, last bool) error {
-		b, err := json.MarshalIndent(v, "  ", "  ")
-		if err != nil {
+		fb.Reset()
+		if err := fenc.Encode(v); err != nil {
 			return err
 		}
-		fmt.Fprintf(bw, "  %q: %s", name, b)
+		fmt.Fprintf(bw, "  %q: %s", name, bytes.TrimRight(fb.Bytes(), "\n"))
 		if !last {
 			bw.WriteString(",")
 		}

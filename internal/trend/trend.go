@@ -41,7 +41,9 @@ func (a *Audit) Report(ctx context.Context, db history.Reader) (*report.Audit, e
 // Audits returns the finished audits that started at or after from (zero:
 // all), at most limit of them (the newest; 0: no limit), oldest first. An
 // audit still running — a single run, or any shard of a run group — is
-// left out, as everywhere the history is read (history.Latest).
+// left out, as everywhere the history is read (history.Latest), and so is one
+// that failed before it judged a table (it recorded no table and an empty
+// summary: no point to chart).
 func Audits(ctx context.Context, db Reader, from time.Time, limit int) ([]Audit, error) {
 	es, err := history.Recent(ctx, db, history.KindAudit, math.MaxInt32)
 	if err != nil {
@@ -49,7 +51,7 @@ func Audits(ctx context.Context, db Reader, from time.Time, limit int) ([]Audit,
 	}
 	var out []Audit
 	for _, e := range es {
-		if e.Running() || e.StartedAt.Before(from) {
+		if e.Running() || e.Failed() || e.StartedAt.Before(from) {
 			continue
 		}
 		a := Audit{At: e.StartedAt, RunGroup: e.RunGroup, Summary: e.Summary, entry: e}
