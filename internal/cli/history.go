@@ -231,7 +231,8 @@ func writeHistory(f *Factory, format string, runs []store.Run) error {
 			cov = "INCOMPLETE"
 		}
 		rate := "-"
-		if r.Kind == "audit" && r.Status != "running" {
+		// A failed audit judged nothing: its empty summary is not 0% compliance.
+		if r.Kind == "audit" && r.Status != store.StatusRunning && r.Status != store.StatusFailed {
 			rate = fmt.Sprintf("%.1f%%", s.ComplianceRate*100)
 		}
 		if r.Kind == "guardrails" && r.Status != "running" {

@@ -39,7 +39,9 @@ func Bucket(bytes int64) string {
 }
 
 // Summarize computes passed/failed and MTTR (restore request → ACTIVE) of
-// the passed drills, overall and by size bucket.
+// every drill that timed its restore (a drill whose checks failed after the
+// restore still measured how long the restore took), overall and by size
+// bucket.
 func Summarize(rs []Result) Summary {
 	s := Summary{Drills: len(rs), BySizeBucket: map[string]BucketStats{}}
 	var all []float64

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/pitrguard/pitrguard/internal/config"
+	"github.com/pitrguard/pitrguard/internal/drill"
 	"github.com/pitrguard/pitrguard/internal/guardrails/check"
 	"github.com/pitrguard/pitrguard/internal/model"
 	"github.com/pitrguard/pitrguard/internal/policy"
@@ -273,20 +274,6 @@ func (b *builder) kpis(context.Context) error {
 	return nil
 }
 
-// quantile is the q-quantile of sorted values, linearly interpolated
-// between the closest ranks (the common "type 7" definition).
-func quantile(sorted []float64, q float64) float64 {
-	if len(sorted) == 1 {
-		return sorted[0]
-	}
-	pos := q * float64(len(sorted)-1)
-	lo := int(math.Floor(pos))
-	if lo >= len(sorted)-1 {
-		return sorted[len(sorted)-1]
-	}
-	return sorted[lo] + (pos-float64(lo))*(sorted[lo+1]-sorted[lo])
-}
-
 func (b *builder) findings(context.Context) error {
 	f := &b.r.Findings
 	f.Tables, f.ByOwner, f.ByAccount = []Finding{}, []OpenCount{}, []OpenCount{}
@@ -399,7 +386,9 @@ func (b *builder) drills(ctx context.Context) error {
 	b.drilled = map[tableKey]bool{}
 	var times []float64
 	for _, rec := range slices.Backward(recs) { // oldest first
-		b.drilled[tableKey{rec.Account, rec.Region, rec.Table}] = true
+		if rec.RestoreSeconds > 0 { // a drill that failed before restoring proved nothing
+			b.drilled[tableKey{rec.Account, rec.Region, rec.Table}] = true
+		}
 		if !b.inPeriod(rec.StartedAt) {
 			continue
 		}
@@ -416,9 +405,11 @@ func (b *builder) drills(ctx context.Context) error {
 		b.runIDs[rec.RunID] = true
 		if rec.Result == "passed" {
 			d.Passed++
-			times = append(times, rec.RestoreSeconds)
 		} else {
 			d.Failed++
+		}
+		if rec.RestoreSeconds > 0 { // the restore was timed, whatever the checks said after it
+			times = append(times, rec.RestoreSeconds)
 		}
 	}
 	slices.SortStableFunc(d.Drills, func(x, y Drill) int { return cmp.Or(x.StartedAt.Compare(y.StartedAt), cmp.Compare(x.ID, y.ID)) })
@@ -437,12 +428,12 @@ func (b *builder) drills(ctx context.Context) error {
 	m := &b.r.KPIs.MTTR
 	m.Drills = len(times)
 	if len(times) == 0 {
-		m.Status = notMeasured("no drill passed in the period; run `pitrguard drill`")
+		m.Status = notMeasured("no drill of the period timed a restore; run `pitrguard drill`")
 		return nil
 	}
-	slices.Sort(times)
-	m.MedianSeconds, m.P90Seconds = ptr(quantile(times, 0.5)), ptr(quantile(times, 0.9))
-	m.Status = measured("restore_seconds of the drills that passed in the period (restore requested → restored table active)")
+	// One definition with `pitrguard drill` and serve's pitrguard_mttr_seconds.
+	m.MedianSeconds, m.P90Seconds = ptr(drill.Percentile(times, 50)), ptr(drill.Percentile(times, 90))
+	m.Status = measured("restore_seconds (restore requested → restored table active) of every drill of the period that timed its restore, nearest-rank median and p90, as `pitrguard drill` and serve's pitrguard_mttr_seconds compute them")
 	return nil
 }
 

@@ -182,7 +182,11 @@ func (m *md) table(head []string, n int, row func(int) []string) {
 	m.f("\n")
 }
 
-func cell(s string) string { return strings.ReplaceAll(strings.ReplaceAll(s, "|", `\|`), "\n", " ") }
+// cell makes s one Markdown table cell: a pipe would end the cell, a newline
+// the row, and `<` or `&` could start raw HTML in a renderer.
+var cellEscaper = strings.NewReplacer("|", `\|`, "\n", " ", "\r", " ", "<", "&lt;", ">", "&gt;", "&", "&amp;")
+
+func cell(s string) string { return cellEscaper.Replace(s) }
 
 func yesNo(b bool) string {
 	if b {
