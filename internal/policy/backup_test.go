@@ -221,6 +221,9 @@ func TestTallyBackupKPIs(t *testing.T) {
 		k.Add(table("x"), Result{Verdict: model.NonCompliant, Backup: &BackupResult{Status: st, MonthlyCostUSD: 1.005}}, 0)
 	}
 	k.Add(table("y"), Result{Verdict: model.Exempt, Backup: &BackupResult{Status: BackupNotCovered}}, 0)
+	// A SKIPPED table (CREATING, DELETING…) keeps its verdict whatever its
+	// backups, as an EXEMPT one does: it is in neither KPI.
+	k.Add(table("w", func(tb *model.Table) { tb.Status = "DELETING" }), Result{Verdict: model.Skipped, Backup: &BackupResult{Status: BackupNotCovered, MonthlyCostUSD: 1}}, 0)
 	k.Add(table("z"), Result{Verdict: model.Compliant}, 0)
 	s := k.Summary(true)
 	if s.BackupRequiredTables != 4 || s.BackupCoveredTables != 2 || s.BackupRequiredUncovered != 1 || s.BackupMonthlyCostUSD != 4.02 {
