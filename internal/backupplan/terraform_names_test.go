@@ -38,3 +38,34 @@ func TestTerraformNamesAreIdentifiers(t *testing.T) {
 		t.Errorf("the selection does not refer to role %q:\n%s", role, src)
 	}
 }
+
+// TestNamesFitAWS: the names the plan gives must pass AWS Backup's
+// patterns whatever the tier is called: a vault name is
+// ^[a-zA-Z0-9\-\_]{2,50}$ (no dot), rule and selection names
+// ^[a-zA-Z0-9\-\_\.]{1,50}$, selection names distinct, an IAM role name at
+// most 64 characters.
+func TestNamesFitAWS(t *testing.T) {
+	vault, named := regexp.MustCompile(`^[a-zA-Z0-9\-\_]{2,50}$`), regexp.MustCompile(`^[a-zA-Z0-9\-\_\.]{1,50}$`)
+	long := "business-critical-payments-and-ledger-tables-of-the-eu-region"
+	for _, tier := range []string{"gold.v2", long} {
+		t.Run(tier, func(t *testing.T) {
+			p, err := Build(mustConfig(t, "tiers:\n  - name: "+tier+"\n    match: { tags: { env: [prod, live, \"pre-*\"] } }\n    backup: {}\n"), Options{Tier: tier})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !vault.MatchString(p.Vault.Name) || !named.MatchString(p.Rule.Name) || len(p.Name) > 200 || p.Role == nil || len(p.Role.Name) > 64 {
+				t.Errorf("vault %q, rule %q, plan %q, role %+v", p.Vault.Name, p.Rule.Name, p.Name, p.Role)
+			}
+			seen := map[string]bool{}
+			for _, s := range p.Selected {
+				if !named.MatchString(s.Name) || seen[s.Name] {
+					t.Errorf("selection name %q: not AWS's pattern, or given twice", s.Name)
+				}
+				seen[s.Name] = true
+			}
+			if len(seen) != 3 {
+				t.Errorf("%d selections, want 3", len(seen))
+			}
+		})
+	}
+}
