@@ -181,6 +181,7 @@ func judgeBackup(bp *config.BackupPolicy, t *model.Table, f *model.BackupFacts, 
 	// opt-in unread); a selection by tags where the opt-in is off backs
 	// nothing up.
 	var sure, unsure []covering
+	var off []string
 	for _, c := range covers {
 		switch {
 		case c.byType || (rb.OptIn != nil && *rb.OptIn):
@@ -188,7 +189,7 @@ func judgeBackup(bp *config.BackupPolicy, t *model.Table, f *model.BackupFacts, 
 		case rb.OptIn == nil:
 			unsure = append(unsure, c)
 		default:
-			b.Notes = append(b.Notes, fmt.Sprintf("plan %s, selection %s selects it by tags or \"*\", and the region's AWS Backup opt-in for DynamoDB is off: its rules back nothing up", c.plan.Name, c.sel.Name))
+			off = append(off, fmt.Sprintf("plan %s, selection %s selects it by tags or \"*\", and the region's AWS Backup opt-in for DynamoDB is off: its rules back nothing up", c.plan.Name, c.sel.Name))
 		}
 	}
 	b.Plans = planResults(append(slices.Clone(sure), unsure...), f.Vaults)
@@ -202,6 +203,7 @@ func judgeBackup(bp *config.BackupPolicy, t *model.Table, f *model.BackupFacts, 
 		return b, []model.Reason{model.ReasonBackupOptInDisabled}, ""
 	}
 	b.Status = BackupCovered
+	b.Notes = append(b.Notes, off...)
 	var reasons []model.Reason
 	var unknown model.Reason
 	add := func(r model.Reason, note string) {
@@ -300,7 +302,7 @@ func cover(rb *model.RegionBackup, t *model.Table, b *BackupResult) (covers []co
 
 // planResults lists the rules of the covering plans, sorted.
 func planResults(covers []covering, vaults map[string]model.BackupVault) []BackupPlanResult {
-	var out []BackupPlanResult
+	out := []BackupPlanResult{}
 	for _, c := range covers {
 		for _, rule := range c.plan.Rules {
 			pr := BackupPlanResult{Plan: c.plan.Name, PlanID: c.plan.ID, Selection: c.sel.Name, Rule: rule.Name, Schedule: rule.Schedule,

@@ -178,6 +178,9 @@ func TestWithBackup(t *testing.T) {
 			if c.note != "" && (r.Backup == nil || !strings.Contains(strings.Join(r.Backup.Notes, "\n"), c.note)) {
 				t.Errorf("notes lack %q: %+v", c.note, r.Backup)
 			}
+			if b := r.Backup; b != nil && (b.Plans == nil || b.Notes == nil || b.Excluded == nil) {
+				t.Errorf("arrays are never null in the JSON: %+v", b)
+			}
 		})
 	}
 }
