@@ -34,7 +34,14 @@ func TestEvaluate(t *testing.T) {
 		{name: "ARNs are case-sensitive", sel: model.BackupSelection{Resources: []string{"arn:aws:dynamodb:*:*:table/Orders"}}, want: No},
 		{name: "star alone selects everything, not by type", sel: model.BackupSelection{Resources: []string{"*"}}, want: Yes},
 		{name: "another service's ARN pattern", sel: model.BackupSelection{Resources: []string{"arn:aws:ec2:*:*:volume/*"}}, want: No},
-		{name: "question mark is not a wildcard", sel: model.BackupSelection{Resources: []string{"arn:aws:dynamodb:*:*:table/order?"}}, want: No},
+		// AWS documents * as the only wildcard; whether ? is one (as in IAM's
+		// ArnLike/StringLike) is not documented. No table name or tag value
+		// holds a ?, so read literally it matches nothing: where reading it
+		// as one character would match, the answer is unknown.
+		{name: "question mark: unknown where it would match", sel: model.BackupSelection{Resources: []string{"arn:aws:dynamodb:*:*:table/order?"}}, want: Unknown},
+		{name: "question mark: no where it could not match", sel: model.BackupSelection{Resources: []string{"arn:aws:dynamodb:*:*:table/user?"}}, want: No},
+		{name: "question mark in NotResources", sel: model.BackupSelection{Resources: []string{"*"}, NotResources: []string{"arn:aws:dynamodb:*:*:table/order?"}}, want: Unknown},
+		{name: "question mark, another Resources entry matches", sel: model.BackupSelection{Resources: []string{"arn:aws:dynamodb:*:*:table/order?", ordersARN}}, want: Yes, byType: true},
 		{name: "any of several ARNs (OR)", sel: model.BackupSelection{Resources: []string{"arn:aws:dynamodb:*:*:table/users", ordersARN}}, want: Yes, byType: true},
 		{name: "table name instead of ARN selects nothing", sel: model.BackupSelection{Resources: []string{"orders"}}, want: No},
 		{name: "name pattern instead of ARN selects nothing", sel: model.BackupSelection{Resources: []string{"ord*"}}, want: No},
@@ -71,7 +78,9 @@ func TestEvaluate(t *testing.T) {
 		{name: "StringLike inner", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringLike: []cond{tag("team", "*ymen*")}}}, tags: prod, want: Yes},
 		{name: "StringLike star spans spaces", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringLike: []cond{tag("desc", "a*c")}}}, tags: map[string]string{"desc": "a b c"}, want: Yes},
 		{name: "StringLike case-sensitive", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringLike: []cond{tag("env", "PRO*")}}}, tags: prod, want: No},
-		{name: "StringLike question mark literal", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringLike: []cond{tag("env", "pro?")}}}, tags: prod, want: No},
+		{name: "StringLike question mark: unknown where it would match", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringLike: []cond{tag("env", "pro?")}}}, tags: prod, want: Unknown},
+		{name: "StringLike question mark: no where it could not match", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringLike: []cond{tag("env", "dev?")}}}, tags: prod, want: No},
+		{name: "StringNotLike question mark: unknown where it would match", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringNotLike: []cond{tag("env", "p?od")}}}, tags: prod, want: Unknown},
 		{name: "StringNotLike holds", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringNotLike: []cond{tag("env", "dev*")}}}, tags: prod, want: Yes},
 		{name: "StringNotLike fails", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringNotLike: []cond{tag("env", "p*")}}}, tags: prod, want: No},
 		{name: "StringNotLike on a missing tag holds", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringNotLike: []cond{tag("tmp", "*")}}}, tags: prod, want: Yes},

@@ -159,12 +159,15 @@ func judgeBackup(bp *config.BackupPolicy, t *model.Table, f *model.BackupFacts, 
 	if f.OnDemandKnown {
 		b.OnDemandLatest = f.OnDemandLatest
 	}
-	covers, maybe := cover(rb, t, b)
+	covers, maybe, undocumented := cover(rb, t, b)
 	if len(covers) == 0 {
 		switch {
 		case maybe:
 			b.Notes = append(b.Notes, "a selection looks at tags, and the table's tags could not be read")
 			return b, nil, model.ReasonTagsUnreadable
+		case len(undocumented) > 0:
+			b.Notes = append(b.Notes, undocumented...)
+			return b, nil, model.ReasonBackupUnreadable
 		case len(rb.PlanErrors) > 0:
 			b.Notes = append(b.Notes, "the backup plans could not all be read ("+readErrors(rb.PlanErrors)+"): no selection read covers the table")
 			return b, nil, model.ReasonBackupUnreadable
@@ -239,6 +242,11 @@ func judgeBackup(bp *config.BackupPolicy, t *model.Table, f *model.BackupFacts, 
 			b.Notes = append(b.Notes, note+"; a plan that could not be read ("+readErrors(rb.PlanErrors)+") may meet it")
 			return
 		}
+		if o == fail && len(undocumented) > 0 {
+			unknown = model.ReasonBackupUnreadable
+			b.Notes = append(b.Notes, note+"; a selection whose answer turns on a \"?\" may meet it: "+strings.Join(undocumented, "; "))
+			return
+		}
 		add(r, note)
 	}
 	if bp.MinRetentionDays > 0 {
@@ -277,8 +285,10 @@ const (
 
 // cover evaluates every selection of the account-region for t, noting in b
 // why selections that look meant for it do not select it; maybe is true
-// when a selection's answer depends on tags that could not be read.
-func cover(rb *model.RegionBackup, t *model.Table, b *BackupResult) (covers []covering, maybe bool) {
+// when a selection's answer depends on tags that could not be read, and
+// undocumented says which answers turn on a `?`, which AWS does not
+// document as a wildcard.
+func cover(rb *model.RegionBackup, t *model.Table, b *BackupResult) (covers []covering, maybe bool, undocumented []string) {
 	res := backupsel.TableResource(t)
 	for i := range rb.Plans {
 		p := &rb.Plans[i]
@@ -289,7 +299,11 @@ func cover(rb *model.RegionBackup, t *model.Table, b *BackupResult) (covers []co
 			case backupsel.Yes:
 				covers = append(covers, covering{p, s, ev.ByType})
 			case backupsel.Unknown:
-				maybe = true
+				if res.TagsKnown && backupsel.UsesQuestionMark(*s) {
+					undocumented = append(undocumented, fmt.Sprintf("plan %s, selection %s: whether it selects the table turns on a \"?\", which AWS Backup does not document as a wildcard (write * or the exact name)", p.Name, s.Name))
+				} else {
+					maybe = true
+				}
 			default:
 				for _, x := range backupsel.Explain(*s, res, t.Name) {
 					b.Excluded = append(b.Excluded, fmt.Sprintf("plan %s, selection %s: %s", p.Name, s.Name, x))
@@ -297,7 +311,7 @@ func cover(rb *model.RegionBackup, t *model.Table, b *BackupResult) (covers []co
 			}
 		}
 	}
-	return covers, maybe
+	return covers, maybe, undocumented
 }
 
 // planResults lists the rules of the covering plans, sorted.

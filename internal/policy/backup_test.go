@@ -313,3 +313,36 @@ func TestWithBackupNoGuessFromPartialFacts(t *testing.T) {
 		})
 	}
 }
+
+// TestWithBackupQuestionMark: a selection whose answer turns on a `?`
+// (not a documented wildcard) is unknown, and says so: not
+// tags_unreadable when the tags were read.
+func TestWithBackupQuestionMark(t *testing.T) {
+	cfg, err := config.Parse("p.yaml", []byte(backupPolicyYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := New(cfg, now)
+	tb := table("ledger", func(tb *model.Table) {
+		tb.Tags = map[string]string{"env": "prod"}
+		tb.PITR = model.PITR{Known: true, Enabled: true, RecoveryPeriodDays: 35, LatestRestorable: at(0.1)}
+	})
+	rb := region(true)
+	rb.Plans = rb.Plans[2:]
+	rb.Plans[0].Selections[0].Resources = []string{"arn:aws:dynamodb:*:*:table/ledge?"}
+	r := ev.WithBackup(tb, ev.Evaluate(tb), facts(rb))
+	if r.Verdict != model.Unknown || !slices.Equal(r.Reasons, []model.Reason{model.ReasonBackupUnreadable}) || r.Backup.Status != BackupUnknown ||
+		!strings.Contains(strings.Join(r.Backup.Notes, "\n"), `"?"`) {
+		t.Errorf("verdict %s %v, backup %+v", r.Verdict, r.Reasons, r.Backup)
+	}
+	// Covered by a 30-day rule; the ? selection's 30-day rule… and the
+	// daily plan's 400-day one, selected by "ledge?" too: unknown.
+	rb = region(true)
+	rb.Plans[0].Selections[0] = model.BackupSelection{ID: "s1", Name: "q", Resources: []string{"arn:aws:dynamodb:*:*:table/ledge?"}}
+	rb.Plans = append(rb.Plans, model.BackupPlan{ID: "p9", Name: "short", Rules: []model.BackupRule{{Name: "r", Vault: "locked", DeleteAfterDays: 30,
+		Copies: rb.Plans[0].Rules[0].Copies}}, Selections: []model.BackupSelection{{ID: "s9", Name: "exact", Resources: []string{"arn:aws:dynamodb:*:*:table/ledger"}}}})
+	r = ev.WithBackup(tb, ev.Evaluate(tb), facts(rb))
+	if r.Verdict != model.Unknown || !slices.Equal(r.Reasons, []model.Reason{model.ReasonBackupUnreadable}) || r.Backup.Status != BackupCovered {
+		t.Errorf("covered by a short rule beside a ? selection: verdict %s %v, backup %+v", r.Verdict, r.Reasons, r.Backup)
+	}
+}
