@@ -17,7 +17,8 @@
 //     the table does not carry holds.
 //   - `?` is not documented as a wildcard (in ARN patterns or StringLike);
 //     where reading it as one character would change the answer, the
-//     answer is Unknown.
+//     answer is Unknown. So is a Conditions entry whose key lacks the
+//     documented aws:ResourceTag/ prefix (ListOfTags documents bare keys).
 //   - NotResources, ARN patterns like Resources, exclude what they match.
 //
 // A table *name* in Resources is not an ARN and selects nothing
@@ -116,21 +117,28 @@ func Evaluate(sel model.BackupSelection, r Resource) Result {
 	return res
 }
 
-// UsesQuestionMark reports whether sel has a `?` in an ARN pattern or a
-// StringLike/StringNotLike value: an answer Unknown with the tags read
-// comes from it.
-func UsesQuestionMark(sel model.BackupSelection) bool {
+// Undocumented says what in sel AWS does not document, which makes an
+// answer Unknown although the tags were read: a `?` in an ARN pattern or a
+// StringLike/StringNotLike value, a Conditions key without the
+// aws:ResourceTag/ prefix. Empty when nothing.
+func Undocumented(sel model.BackupSelection) []string {
+	var out []string
 	for _, p := range append(append([]string{}, sel.Resources...), sel.NotResources...) {
 		if strings.HasPrefix(p, "arn:") && strings.Contains(p, "?") {
-			return true
+			out = append(out, fmt.Sprintf("ARN pattern %q has a \"?\", which AWS Backup does not document as a wildcard (write * or the exact name)", p))
 		}
 	}
-	for _, c := range append(append([]model.BackupCondition{}, sel.Conditions.StringLike...), sel.Conditions.StringNotLike...) {
-		if strings.Contains(c.Value, "?") {
-			return true
+	for _, k := range sel.Conditions.Kinds() {
+		for _, c := range k.Conditions {
+			if !strings.HasPrefix(c.Key, TagKeyPrefix) {
+				out = append(out, fmt.Sprintf("condition %s %s has no %s prefix, which AWS Backup documents for Conditions (write %s%s)", k.Operator, c.Key, TagKeyPrefix, TagKeyPrefix, c.Key))
+			}
+			if strings.HasSuffix(k.Operator, "Like") && strings.Contains(c.Value, "?") {
+				out = append(out, fmt.Sprintf("condition %s %s = %q has a \"?\", which AWS Backup does not document as a wildcard (write *)", k.Operator, c.Key, c.Value))
+			}
 		}
 	}
-	return false
+	return out
 }
 
 // UsesTags reports whether the answer of sel can depend on a resource's tags.
@@ -138,19 +146,28 @@ func UsesTags(sel model.BackupSelection) bool {
 	return len(sel.ListOfTags) > 0 || !sel.Conditions.Empty()
 }
 
+// conditions answers a selection's Conditions: every one must hold. Their
+// keys are documented as aws:ResourceTag/KEY only; a condition on another
+// key is Unknown (ListOfTags documents a bare key too).
 func conditions(c model.BackupConditions, r Resource) Match {
 	m := Yes
+	cond := func(x model.BackupCondition, test func(pattern, value string) Match) Match {
+		if !strings.HasPrefix(x.Key, TagKeyPrefix) {
+			return Unknown
+		}
+		return tagCondition(x, r, test)
+	}
 	for _, x := range c.StringEquals {
-		m = and(m, tagCondition(x, r, equals))
+		m = and(m, cond(x, equals))
 	}
 	for _, x := range c.StringNotEquals {
-		m = and(m, not(tagCondition(x, r, equals)))
+		m = and(m, not(cond(x, equals)))
 	}
 	for _, x := range c.StringLike {
-		m = and(m, tagCondition(x, r, like))
+		m = and(m, cond(x, like))
 	}
 	for _, x := range c.StringNotLike {
-		m = and(m, not(tagCondition(x, r, like)))
+		m = and(m, not(cond(x, like)))
 	}
 	return m
 }

@@ -84,6 +84,10 @@ func TestEvaluate(t *testing.T) {
 		{name: "StringNotLike holds", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringNotLike: []cond{tag("env", "dev*")}}}, tags: prod, want: Yes},
 		{name: "StringNotLike fails", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringNotLike: []cond{tag("env", "p*")}}}, tags: prod, want: No},
 		{name: "StringNotLike on a missing tag holds", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringNotLike: []cond{tag("tmp", "*")}}}, tags: prod, want: Yes},
+		// ListOfTags documents a bare key ("backup"); Conditions' examples all
+		// write aws:ResourceTag/KEY, and a key without it is not documented.
+		{name: "Conditions bare key", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringEquals: []cond{{Key: "env", Value: "prod"}}}}, tags: prod, want: Unknown},
+		{name: "Conditions bare key, another condition fails", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringEquals: []cond{{Key: "env", Value: "prod"}, tag("team", "search")}}}, tags: prod, want: No},
 		{name: "conditions with unread tags", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringEquals: []cond{tag("env", "prod")}}}, noTags: true, want: Unknown},
 		{name: "conditions cannot rescue unselected", sel: model.BackupSelection{Resources: []string{"arn:aws:dynamodb:*:*:table/users"}, Conditions: model.BackupConditions{StringEquals: []cond{tag("env", "prod")}}}, noTags: true, want: No},
 		{name: "ListOfTags and Conditions both hold", sel: model.BackupSelection{ListOfTags: []cond{tag("team", "payments")}, Conditions: model.BackupConditions{StringNotEquals: []cond{tag("env", "dev")}}}, tags: prod, want: Yes},
@@ -154,5 +158,16 @@ func TestExplain(t *testing.T) {
 	}
 	if e := Explain(model.BackupSelection{Resources: []string{"users"}}, r, "orders"); len(e) != 0 {
 		t.Errorf("an unrelated name is not this table's concern: %v", e)
+	}
+}
+
+func TestUndocumented(t *testing.T) {
+	if u := Undocumented(model.BackupSelection{Resources: []string{"arn:aws:dynamodb:*:*:table/a?"}, Conditions: model.BackupConditions{
+		StringNotEquals: []cond{{Key: "env", Value: "dev"}}}}); len(u) != 2 {
+		t.Errorf("undocumented %v: want the ? and the bare Conditions key", u)
+	}
+	if u := Undocumented(model.BackupSelection{Resources: []string{"*"}, ListOfTags: []cond{{Key: "env", Value: "prod"}}, Conditions: model.BackupConditions{
+		StringLike: []cond{tag("team", "pay*")}}}); len(u) != 0 {
+		t.Errorf("undocumented %v: want none", u)
 	}
 }

@@ -244,7 +244,7 @@ func judgeBackup(bp *config.BackupPolicy, t *model.Table, f *model.BackupFacts, 
 		}
 		if o == fail && len(undocumented) > 0 {
 			unknown = model.ReasonBackupUnreadable
-			b.Notes = append(b.Notes, note+"; a selection whose answer turns on a \"?\" may meet it: "+strings.Join(undocumented, "; "))
+			b.Notes = append(b.Notes, note+"; a selection whose answer cannot be told may meet it ("+strings.Join(undocumented, "; ")+")")
 			return
 		}
 		add(r, note)
@@ -286,8 +286,8 @@ const (
 // cover evaluates every selection of the account-region for t, noting in b
 // why selections that look meant for it do not select it; maybe is true
 // when a selection's answer depends on tags that could not be read, and
-// undocumented says which answers turn on a `?`, which AWS does not
-// document as a wildcard.
+// undocumented says which answers turn on what AWS does not document
+// (backupsel.Undocumented).
 func cover(rb *model.RegionBackup, t *model.Table, b *BackupResult) (covers []covering, maybe bool, undocumented []string) {
 	res := backupsel.TableResource(t)
 	for i := range rb.Plans {
@@ -299,8 +299,8 @@ func cover(rb *model.RegionBackup, t *model.Table, b *BackupResult) (covers []co
 			case backupsel.Yes:
 				covers = append(covers, covering{p, s, ev.ByType})
 			case backupsel.Unknown:
-				if res.TagsKnown && backupsel.UsesQuestionMark(*s) {
-					undocumented = append(undocumented, fmt.Sprintf("plan %s, selection %s: whether it selects the table turns on a \"?\", which AWS Backup does not document as a wildcard (write * or the exact name)", p.Name, s.Name))
+				if u := backupsel.Undocumented(*s); res.TagsKnown && len(u) > 0 {
+					undocumented = append(undocumented, fmt.Sprintf("plan %s, selection %s: whether it selects the table cannot be told: %s", p.Name, s.Name, strings.Join(u, "; ")))
 				} else {
 					maybe = true
 				}
