@@ -20,6 +20,9 @@ func TestBackupPolicyErrors(t *testing.T) {
 		{"age not a number", "tiers:\n  - name: a\n    backup:\n      max_age_hours: daily\n", []string{"p.yaml:4:", "cannot unmarshal"}},
 		{"bad copy region", "tiers:\n  - name: a\n    backup:\n      copy_to_region: Europe\n", []string{"p.yaml:4:", `"Europe" is not a region name`}},
 		{"bad copy account", "tiers:\n  - name: a\n    backup:\n      copy_to_account: \"12\"\n", []string{"p.yaml:4:", "not a 12-digit"}},
+		// An empty `backup:` is null to YAML: it would silently ask for no
+		// backups, where a reader expects the block's defaults.
+		{"empty block", "tiers:\n  - name: a\n    backup:\n  - name: b\n", []string{"p.yaml:3:", "backup is empty", "backup: {}"}},
 		{"settings without required", "tiers:\n  - name: a\n    backup:\n      required: false\n      min_retention_days: 90\n", []string{"p.yaml:5:", "required is false"}},
 	}
 	for _, tc := range tests {
