@@ -90,6 +90,8 @@ const (
 	completionWindow = 120
 	marginHours      = 2
 	defaultRetention = 365
+	// maxName is the longest name of a vault, rule or selection.
+	maxName = 50
 	// maxWildcardARNs is AWS Backup's limit of ARNs with wildcards in a selection.
 	maxWildcardARNs = 30
 )
@@ -116,7 +118,9 @@ func Build(cfg *config.Config, o Options) (*Plan, error) {
 	if base == "" {
 		base = "tier"
 	}
-	p := &Plan{Tier: tier.Name, Name: "pitrguard-" + base, Partition: o.Partition, Gaps: []string{}, Notes: []string{}}
+	// AWS Backup's names: a rule or selection name is 1–50 of [a-zA-Z0-9_.-],
+	// a vault name 2–50 of [a-zA-Z0-9_-] (no dot).
+	p := &Plan{Tier: tier.Name, Name: truncate("pitrguard-"+base, maxName), Partition: o.Partition, Gaps: []string{}, Notes: []string{}}
 	bp := tier.Backup
 	if !tier.RequiresBackup() {
 		p.Notes = append(p.Notes, fmt.Sprintf("tier %s has no backup: block requiring AWS Backup, so the audit does not check this plan; defaults used (retention %d days, newest point at most %d hours old)", tier.Name, defaultRetention, config.DefaultBackupMaxAgeHours))
@@ -130,7 +134,7 @@ func Build(cfg *config.Config, o Options) (*Plan, error) {
 	if p.Rule.DeleteAfterDays == 0 {
 		p.Rule.DeleteAfterDays = defaultRetention
 	}
-	p.Vault.Name = p.Name
+	p.Vault.Name = strings.ReplaceAll(p.Name, ".", "-")
 	if o.VaultLock || bp.RequireVaultLock {
 		p.Vault.LockMinDays = p.Rule.DeleteAfterDays
 	}
@@ -148,7 +152,8 @@ func Build(cfg *config.Config, o Options) (*Plan, error) {
 		return nil, err
 	}
 	for i := range sels {
-		sels[i].Name = truncate(fmt.Sprintf("%s-%d", p.Name, i+1), 50)
+		suffix := fmt.Sprintf("-%d", i+1)
+		sels[i].Name = truncate(p.Name, maxName-len(suffix)) + suffix
 	}
 	p.Selected, p.Gaps = sels, append(p.Gaps, gaps...)
 	return p, nil

@@ -14,7 +14,7 @@ import (
 // lock, the role with its policies, the plan and one aws_backup_selection
 // per selection, with the exact ARN patterns the proof evaluated.
 func (p *Plan) Terraform(header []string) []byte {
-	id := strings.ReplaceAll(strings.ReplaceAll(p.Name, "-", "_"), ".", "_")
+	id := tfName(p.Name)
 	var b strings.Builder
 	for _, h := range header {
 		fmt.Fprintf(&b, "# %s\n", h)
@@ -36,7 +36,7 @@ func (p *Plan) Terraform(header []string) []byte {
 	}
 	role := hclString(p.RoleARN)
 	if p.Role != nil {
-		rid := strings.ReplaceAll(p.Role.Name, "-", "_")
+		rid := tfName(p.Role.Name)
 		role = "aws_iam_role." + rid + ".arn"
 		w("resource \"aws_iam_role\" %q {\n  name               = %s\n  assume_role_policy = jsonencode(%s)\n}\n\n", rid, hclString(p.Role.Name), hclValue(trustPolicy()))
 		for i, m := range ManagedPolicies {
@@ -77,6 +77,10 @@ func (p *Plan) Terraform(header []string) []byte {
 }
 
 var camelWords = regexp.MustCompile(`[A-Z][a-z]*`)
+
+// tfName is a Terraform resource name for an AWS name ([A-Za-z0-9_.-]):
+// "." is not allowed in one (a reference would read it as an attribute).
+func tfName(s string) string { return strings.NewReplacer("-", "_", ".", "_").Replace(s) }
 
 // hclEscape escapes a string for inside an HCL quoted template: quotes,
 // backslashes and the template sequences ${ and %{.

@@ -15,6 +15,10 @@
 //     Operators are case-sensitive; in StringLike `*` matches any run of
 //     characters, spaces included. A NotEquals/NotLike condition on a tag
 //     the table does not carry holds.
+//   - `?` is not documented as a wildcard (in ARN patterns or StringLike);
+//     where reading it as one character would change the answer, the
+//     answer is Unknown. So is a Conditions entry whose key lacks the
+//     documented aws:ResourceTag/ prefix (ListOfTags documents bare keys).
 //   - NotResources, ARN patterns like Resources, exclude what they match.
 //
 // A table *name* in Resources is not an ARN and selects nothing
@@ -80,9 +84,13 @@ const TagKeyPrefix = "aws:ResourceTag/"
 
 // Evaluate answers whether sel assigns r to its plan.
 func Evaluate(sel model.BackupSelection, r Resource) Result {
+	excluded := No
 	for _, p := range sel.NotResources {
-		if ARNMatch(p, r.ARN) {
+		switch arnMatch(p, r.ARN) {
+		case Yes:
 			return Result{Match: No}
+		case Unknown:
+			excluded = Unknown
 		}
 	}
 	var res Result
@@ -91,21 +99,46 @@ func Evaluate(sel model.BackupSelection, r Resource) Result {
 		selected = Yes
 	}
 	for _, p := range sel.Resources {
-		if ARNMatch(p, r.ARN) {
-			selected = Yes
+		m := arnMatch(p, r.ARN)
+		if m == Yes {
 			res.ByType = res.ByType || namesService(p, r.ARN)
 		}
+		selected = or(selected, m)
 	}
 	if selected != Yes {
 		for _, c := range sel.ListOfTags {
 			selected = or(selected, tagCondition(c, r, equals))
 		}
 	}
-	res.Match = and(selected, conditions(sel.Conditions, r))
+	res.Match = and(and(selected, conditions(sel.Conditions, r)), not(excluded))
 	if res.Match != Yes {
 		res.ByType = false
 	}
 	return res
+}
+
+// Undocumented says what in sel AWS does not document, which makes an
+// answer Unknown although the tags were read: a `?` in an ARN pattern or a
+// StringLike/StringNotLike value, a Conditions key without the
+// aws:ResourceTag/ prefix. Empty when nothing.
+func Undocumented(sel model.BackupSelection) []string {
+	var out []string
+	for _, p := range append(append([]string{}, sel.Resources...), sel.NotResources...) {
+		if strings.HasPrefix(p, "arn:") && strings.Contains(p, "?") {
+			out = append(out, fmt.Sprintf("ARN pattern %q has a \"?\", which AWS Backup does not document as a wildcard (write * or the exact name)", p))
+		}
+	}
+	for _, k := range sel.Conditions.Kinds() {
+		for _, c := range k.Conditions {
+			if !strings.HasPrefix(c.Key, TagKeyPrefix) {
+				out = append(out, fmt.Sprintf("condition %s %s has no %s prefix, which AWS Backup documents for Conditions (write %s%s)", k.Operator, c.Key, TagKeyPrefix, TagKeyPrefix, c.Key))
+			}
+			if strings.HasSuffix(k.Operator, "Like") && strings.Contains(c.Value, "?") {
+				out = append(out, fmt.Sprintf("condition %s %s = %q has a \"?\", which AWS Backup does not document as a wildcard (write *)", k.Operator, c.Key, c.Value))
+			}
+		}
+	}
+	return out
 }
 
 // UsesTags reports whether the answer of sel can depend on a resource's tags.
@@ -113,28 +146,44 @@ func UsesTags(sel model.BackupSelection) bool {
 	return len(sel.ListOfTags) > 0 || !sel.Conditions.Empty()
 }
 
+// conditions answers a selection's Conditions: every one must hold. Their
+// keys are documented as aws:ResourceTag/KEY only; a condition on another
+// key is Unknown (ListOfTags documents a bare key too).
 func conditions(c model.BackupConditions, r Resource) Match {
 	m := Yes
+	cond := func(x model.BackupCondition, test func(pattern, value string) Match) Match {
+		if !strings.HasPrefix(x.Key, TagKeyPrefix) {
+			return Unknown
+		}
+		return tagCondition(x, r, test)
+	}
 	for _, x := range c.StringEquals {
-		m = and(m, tagCondition(x, r, equals))
+		m = and(m, cond(x, equals))
 	}
 	for _, x := range c.StringNotEquals {
-		m = and(m, not(tagCondition(x, r, equals)))
+		m = and(m, not(cond(x, equals)))
 	}
 	for _, x := range c.StringLike {
-		m = and(m, tagCondition(x, r, Like))
+		m = and(m, cond(x, like))
 	}
 	for _, x := range c.StringNotLike {
-		m = and(m, not(tagCondition(x, r, Like)))
+		m = and(m, not(cond(x, like)))
 	}
 	return m
 }
 
-func equals(pattern, value string) bool { return pattern == value }
+func equals(pattern, value string) Match { return answer(pattern == value) }
+
+func answer(b bool) Match {
+	if b {
+		return Yes
+	}
+	return No
+}
 
 // tagCondition tests the tag a condition names with test; a missing tag
 // does not match (so its negation holds).
-func tagCondition(c model.BackupCondition, r Resource, test func(pattern, value string) bool) Match {
+func tagCondition(c model.BackupCondition, r Resource, test func(pattern, value string) Match) Match {
 	if !r.TagsKnown {
 		return Unknown
 	}
@@ -142,10 +191,7 @@ func tagCondition(c model.BackupCondition, r Resource, test func(pattern, value 
 	if !ok {
 		return No
 	}
-	if test(c.Value, v) {
-		return Yes
-	}
-	return No
+	return test(c.Value, v)
 }
 
 // TagKey is the tag key a condition key names (aws:ResourceTag/env → env).
@@ -186,7 +232,8 @@ func not(a Match) Match {
 // ARNMatch reports whether an ARN pattern of Resources or NotResources
 // matches arn: case-sensitive, `*` matches any run (possibly empty) of
 // non-whitespace characters, and "*" alone matches every resource. A pattern
-// that is not an ARN (a table name) matches nothing.
+// that is not an ARN (a table name) matches nothing. `?` is read literally
+// (see arnMatch for the evaluator's reading).
 func ARNMatch(pattern, arn string) bool {
 	if pattern == "*" {
 		return true
@@ -194,31 +241,69 @@ func ARNMatch(pattern, arn string) bool {
 	if !strings.HasPrefix(pattern, "arn:") {
 		return false
 	}
-	return wildcard(pattern, arn, func(r rune) bool { return !unicode.IsSpace(r) })
+	return wildcard(pattern, arn, notSpace, false)
 }
 
 // Like is StringLike: case-sensitive, `*` matches any run of characters
-// (spaces included). No other character is a wildcard.
+// (spaces included). `?` is read literally (see like).
 func Like(pattern, value string) bool {
-	return wildcard(pattern, value, func(rune) bool { return true })
+	return wildcard(pattern, value, anyRune, false)
+}
+
+func notSpace(r rune) bool { return !unicode.IsSpace(r) }
+func anyRune(rune) bool    { return true }
+
+// arnMatch is ARNMatch as the evaluator answers it. AWS documents `*` as
+// the only wildcard; whether `?` stands for one character (as in IAM's
+// ArnLike) is not documented. Where the two readings differ, the answer is
+// Unknown, never a guess.
+func arnMatch(pattern, arn string) Match {
+	lit := ARNMatch(pattern, arn)
+	if !strings.Contains(pattern, "?") || !strings.HasPrefix(pattern, "arn:") {
+		return answer(lit)
+	}
+	return agree(lit, wildcard(pattern, arn, notSpace, true))
+}
+
+// like is Like as the evaluator answers it: Unknown where reading `?` as
+// one character would answer otherwise (StringLike's `?` is not documented).
+func like(pattern, value string) Match {
+	lit := Like(pattern, value)
+	if !strings.Contains(pattern, "?") {
+		return answer(lit)
+	}
+	return agree(lit, wildcard(pattern, value, anyRune, true))
+}
+
+func agree(a, b bool) Match {
+	if a != b {
+		return Unknown
+	}
+	return answer(a)
 }
 
 // wildcard matches s against pattern, where `*` matches any run of runes
-// that star accepts (dynamic programming over prefixes: patterns and ARNs
-// are short, and it stays right whatever star accepts).
-func wildcard(pattern, s string, star func(rune) bool) bool {
+// that star accepts, and `?`, when one is true, any one rune that star
+// accepts (dynamic programming over prefixes: patterns and ARNs are short,
+// and it stays right whatever star accepts).
+func wildcard(pattern, s string, star func(rune) bool, one bool) bool {
 	p, v := []rune(pattern), []rune(s)
 	// ok[j] is whether p[:i] matches v[:j], for the current i.
 	ok := make([]bool, len(v)+1)
 	ok[0] = true
 	for i := range p {
 		next := make([]bool, len(v)+1)
-		if p[i] == '*' {
+		switch {
+		case p[i] == '*':
 			next[0] = ok[0]
 			for j := 1; j <= len(v); j++ {
 				next[j] = ok[j] || (next[j-1] && star(v[j-1]))
 			}
-		} else {
+		case p[i] == '?' && one:
+			for j := 1; j <= len(v); j++ {
+				next[j] = ok[j-1] && star(v[j-1])
+			}
+		default:
 			for j := 1; j <= len(v); j++ {
 				next[j] = ok[j-1] && v[j-1] == p[i]
 			}

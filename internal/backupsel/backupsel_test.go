@@ -34,7 +34,14 @@ func TestEvaluate(t *testing.T) {
 		{name: "ARNs are case-sensitive", sel: model.BackupSelection{Resources: []string{"arn:aws:dynamodb:*:*:table/Orders"}}, want: No},
 		{name: "star alone selects everything, not by type", sel: model.BackupSelection{Resources: []string{"*"}}, want: Yes},
 		{name: "another service's ARN pattern", sel: model.BackupSelection{Resources: []string{"arn:aws:ec2:*:*:volume/*"}}, want: No},
-		{name: "question mark is not a wildcard", sel: model.BackupSelection{Resources: []string{"arn:aws:dynamodb:*:*:table/order?"}}, want: No},
+		// AWS documents * as the only wildcard; whether ? is one (as in IAM's
+		// ArnLike/StringLike) is not documented. No table name or tag value
+		// holds a ?, so read literally it matches nothing: where reading it
+		// as one character would match, the answer is unknown.
+		{name: "question mark: unknown where it would match", sel: model.BackupSelection{Resources: []string{"arn:aws:dynamodb:*:*:table/order?"}}, want: Unknown},
+		{name: "question mark: no where it could not match", sel: model.BackupSelection{Resources: []string{"arn:aws:dynamodb:*:*:table/user?"}}, want: No},
+		{name: "question mark in NotResources", sel: model.BackupSelection{Resources: []string{"*"}, NotResources: []string{"arn:aws:dynamodb:*:*:table/order?"}}, want: Unknown},
+		{name: "question mark, another Resources entry matches", sel: model.BackupSelection{Resources: []string{"arn:aws:dynamodb:*:*:table/order?", ordersARN}}, want: Yes, byType: true},
 		{name: "any of several ARNs (OR)", sel: model.BackupSelection{Resources: []string{"arn:aws:dynamodb:*:*:table/users", ordersARN}}, want: Yes, byType: true},
 		{name: "table name instead of ARN selects nothing", sel: model.BackupSelection{Resources: []string{"orders"}}, want: No},
 		{name: "name pattern instead of ARN selects nothing", sel: model.BackupSelection{Resources: []string{"ord*"}}, want: No},
@@ -71,10 +78,16 @@ func TestEvaluate(t *testing.T) {
 		{name: "StringLike inner", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringLike: []cond{tag("team", "*ymen*")}}}, tags: prod, want: Yes},
 		{name: "StringLike star spans spaces", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringLike: []cond{tag("desc", "a*c")}}}, tags: map[string]string{"desc": "a b c"}, want: Yes},
 		{name: "StringLike case-sensitive", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringLike: []cond{tag("env", "PRO*")}}}, tags: prod, want: No},
-		{name: "StringLike question mark literal", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringLike: []cond{tag("env", "pro?")}}}, tags: prod, want: No},
+		{name: "StringLike question mark: unknown where it would match", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringLike: []cond{tag("env", "pro?")}}}, tags: prod, want: Unknown},
+		{name: "StringLike question mark: no where it could not match", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringLike: []cond{tag("env", "dev?")}}}, tags: prod, want: No},
+		{name: "StringNotLike question mark: unknown where it would match", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringNotLike: []cond{tag("env", "p?od")}}}, tags: prod, want: Unknown},
 		{name: "StringNotLike holds", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringNotLike: []cond{tag("env", "dev*")}}}, tags: prod, want: Yes},
 		{name: "StringNotLike fails", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringNotLike: []cond{tag("env", "p*")}}}, tags: prod, want: No},
 		{name: "StringNotLike on a missing tag holds", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringNotLike: []cond{tag("tmp", "*")}}}, tags: prod, want: Yes},
+		// ListOfTags documents a bare key ("backup"); Conditions' examples all
+		// write aws:ResourceTag/KEY, and a key without it is not documented.
+		{name: "Conditions bare key", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringEquals: []cond{{Key: "env", Value: "prod"}}}}, tags: prod, want: Unknown},
+		{name: "Conditions bare key, another condition fails", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringEquals: []cond{{Key: "env", Value: "prod"}, tag("team", "search")}}}, tags: prod, want: No},
 		{name: "conditions with unread tags", sel: model.BackupSelection{Resources: []string{"*"}, Conditions: model.BackupConditions{StringEquals: []cond{tag("env", "prod")}}}, noTags: true, want: Unknown},
 		{name: "conditions cannot rescue unselected", sel: model.BackupSelection{Resources: []string{"arn:aws:dynamodb:*:*:table/users"}, Conditions: model.BackupConditions{StringEquals: []cond{tag("env", "prod")}}}, noTags: true, want: No},
 		{name: "ListOfTags and Conditions both hold", sel: model.BackupSelection{ListOfTags: []cond{tag("team", "payments")}, Conditions: model.BackupConditions{StringNotEquals: []cond{tag("env", "dev")}}}, tags: prod, want: Yes},
@@ -145,5 +158,16 @@ func TestExplain(t *testing.T) {
 	}
 	if e := Explain(model.BackupSelection{Resources: []string{"users"}}, r, "orders"); len(e) != 0 {
 		t.Errorf("an unrelated name is not this table's concern: %v", e)
+	}
+}
+
+func TestUndocumented(t *testing.T) {
+	if u := Undocumented(model.BackupSelection{Resources: []string{"arn:aws:dynamodb:*:*:table/a?"}, Conditions: model.BackupConditions{
+		StringNotEquals: []cond{{Key: "env", Value: "dev"}}}}); len(u) != 2 {
+		t.Errorf("undocumented %v: want the ? and the bare Conditions key", u)
+	}
+	if u := Undocumented(model.BackupSelection{Resources: []string{"*"}, ListOfTags: []cond{{Key: "env", Value: "prod"}}, Conditions: model.BackupConditions{
+		StringLike: []cond{tag("team", "pay*")}}}); len(u) != 0 {
+		t.Errorf("undocumented %v: want none", u)
 	}
 }

@@ -34,6 +34,10 @@ const DefaultBackupMaxAgeHours = 26
 // MaxBackupRetentionDays bounds min_retention_days (100 years).
 const MaxBackupRetentionDays = 36500
 
+// MaxBackupAgeHours bounds max_age_hours (100 years; a time.Duration holds
+// about 292 years, and beyond it the age would wrap round to negative).
+const MaxBackupAgeHours = 876000
+
 // RequiresBackup reports whether tables in the tier must be covered by AWS Backup.
 func (t Tier) RequiresBackup() bool {
 	return t.Backup != nil && (t.Backup.Required == nil || *t.Backup.Required)
@@ -84,8 +88,8 @@ func (b *BackupPolicy) validate(tier string, at func(key string) (int, bool), ad
 	if b.MinRetentionDays < 0 || b.MinRetentionDays > MaxBackupRetentionDays || (b.MinRetentionDays == 0 && written("min_retention_days")) {
 		add(line("min_retention_days"), "tier %q: backup.min_retention_days is %d; give a number of days from 1 to %d (leave the key out for any retention)", tier, b.MinRetentionDays, MaxBackupRetentionDays)
 	}
-	if b.MaxAgeHours < 0 || (b.MaxAgeHours == 0 && written("max_age_hours")) {
-		add(line("max_age_hours"), "tier %q: backup.max_age_hours is %d; give the age in hours the newest recovery point may reach, at least 1 (default %d)", tier, b.MaxAgeHours, DefaultBackupMaxAgeHours)
+	if b.MaxAgeHours < 0 || b.MaxAgeHours > MaxBackupAgeHours || (b.MaxAgeHours == 0 && written("max_age_hours")) {
+		add(line("max_age_hours"), "tier %q: backup.max_age_hours is %d; give the age in hours the newest recovery point may reach, from 1 to %d (default %d)", tier, b.MaxAgeHours, MaxBackupAgeHours, DefaultBackupMaxAgeHours)
 	}
 	if b.CopyToRegion != "" && !regionRE.MatchString(b.CopyToRegion) {
 		add(line("copy_to_region"), "tier %q: backup.copy_to_region %q is not a region name (e.g. eu-west-1)", tier, b.CopyToRegion)

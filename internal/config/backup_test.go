@@ -15,10 +15,14 @@ func TestBackupPolicyErrors(t *testing.T) {
 		{"retention zero", "tiers:\n  - name: a\n    backup:\n      required: true\n      min_retention_days: 0\n", []string{"p.yaml:5:", "min_retention_days is 0", "leave the key out"}},
 		{"retention negative", "tiers:\n  - name: a\n    backup: {min_retention_days: -3}\n", []string{"p.yaml:3:", "min_retention_days is -3"}},
 		{"retention too long", "tiers:\n  - name: a\n    backup:\n      min_retention_days: 40000\n", []string{"p.yaml:4:", "1 to 36500"}},
-		{"age zero", "tiers:\n  - name: a\n    backup:\n      max_age_hours: 0\n", []string{"p.yaml:4:", "max_age_hours is 0", "at least 1"}},
+		{"age zero", "tiers:\n  - name: a\n    backup:\n      max_age_hours: 0\n", []string{"p.yaml:4:", "max_age_hours is 0", "from 1 to"}},
+		{"age beyond a duration", "tiers:\n  - name: a\n    backup:\n      max_age_hours: 3000000\n", []string{"p.yaml:4:", "max_age_hours is 3000000", "876000"}},
 		{"age not a number", "tiers:\n  - name: a\n    backup:\n      max_age_hours: daily\n", []string{"p.yaml:4:", "cannot unmarshal"}},
 		{"bad copy region", "tiers:\n  - name: a\n    backup:\n      copy_to_region: Europe\n", []string{"p.yaml:4:", `"Europe" is not a region name`}},
 		{"bad copy account", "tiers:\n  - name: a\n    backup:\n      copy_to_account: \"12\"\n", []string{"p.yaml:4:", "not a 12-digit"}},
+		// An empty `backup:` is null to YAML: it would silently ask for no
+		// backups, where a reader expects the block's defaults.
+		{"empty block", "tiers:\n  - name: a\n    backup:\n  - name: b\n", []string{"p.yaml:3:", "backup is empty", "backup: {}"}},
 		{"settings without required", "tiers:\n  - name: a\n    backup:\n      required: false\n      min_retention_days: 90\n", []string{"p.yaml:5:", "required is false"}},
 	}
 	for _, tc := range tests {

@@ -330,6 +330,9 @@ func (t Tier) validate(add func(line int, format string, args ...any)) {
 			}
 		}
 	}
+	if t.Backup == nil && keyLine(t.node, -1, "backup") != -1 {
+		add(line("backup"), "tier %q: backup is empty, which asks for no AWS Backup at all; write backup: {} for the block's defaults (required, max_age_hours %d), or remove the key", t.Name, DefaultBackupMaxAgeHours)
+	}
 	t.Backup.validate(t.Name, func(key string) (int, bool) {
 		if l := keyLine(t.node, -1, "backup", key); l > 0 {
 			return l, true

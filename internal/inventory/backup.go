@@ -200,11 +200,13 @@ func (c *BackupCollector) load(ctx context.Context, r *backupRegion, account, re
 	cfg = awsx.ForRegion(cfg, region)
 	r.bk = c.opts.Clients.backup(cfg)
 	r.db = c.opts.Clients.dynamodb(cfg)
-	pg := backup.NewListBackupPlansPaginator(r.bk, &backup.ListBackupPlansInput{}, func(o *backup.ListBackupPlansPaginatorOptions) {
-		o.StopOnDuplicateToken = true
-	})
+	pg := backup.NewListBackupPlansPaginator(r.bk, &backup.ListBackupPlansInput{})
+	seen := pageTokens{}
 	for pg.HasMorePages() {
 		out, err := pg.NextPage(ctx)
+		if err == nil {
+			err = seen.check("ListBackupPlans", out.NextToken)
+		}
 		if err != nil {
 			r.rb.PlanErrors = append(r.rb.PlanErrors, readError("ListBackupPlans", err))
 			break
@@ -258,11 +260,13 @@ func (c *BackupCollector) plan(ctx context.Context, r *backupRegion, id, name st
 			p.Rules = append(p.Rules, ruleOf(rule))
 		}
 	}
-	pg := backup.NewListBackupSelectionsPaginator(r.bk, &backup.ListBackupSelectionsInput{BackupPlanId: aws.String(id)}, func(o *backup.ListBackupSelectionsPaginatorOptions) {
-		o.StopOnDuplicateToken = true
-	})
+	pg := backup.NewListBackupSelectionsPaginator(r.bk, &backup.ListBackupSelectionsInput{BackupPlanId: aws.String(id)})
+	seen := pageTokens{}
 	for pg.HasMorePages() {
 		page, err := pg.NextPage(ctx)
+		if err == nil {
+			err = seen.check("ListBackupSelections", page.NextToken)
+		}
 		if err != nil {
 			r.rb.PlanErrors = append(r.rb.PlanErrors, readError("ListBackupSelections", err))
 			break
@@ -347,11 +351,13 @@ func (c *BackupCollector) vault(ctx context.Context, r *backupRegion, name strin
 func (c *BackupCollector) protectedOf(ctx context.Context, r *backupRegion, tableARN string, f *model.BackupFacts) {
 	if r.protected == nil && r.protErr == nil {
 		m := map[string]*time.Time{}
-		pg := backup.NewListProtectedResourcesPaginator(r.bk, &backup.ListProtectedResourcesInput{MaxResults: aws.Int32(1000)}, func(o *backup.ListProtectedResourcesPaginatorOptions) {
-			o.StopOnDuplicateToken = true
-		})
+		pg := backup.NewListProtectedResourcesPaginator(r.bk, &backup.ListProtectedResourcesInput{MaxResults: aws.Int32(1000)})
+		seen := pageTokens{}
 		for pg.HasMorePages() {
 			out, err := pg.NextPage(ctx)
+			if err == nil {
+				err = seen.check("ListProtectedResources", out.NextToken)
+			}
 			if err != nil {
 				e := readError("ListProtectedResources", err)
 				r.protErr = &e
@@ -444,23 +450,26 @@ func (c *BackupCollector) points(ctx context.Context, r *backupRegion, tableARN 
 	}
 	var all []pt
 	in := &backup.ListRecoveryPointsByResourceInput{ResourceArn: aws.String(tableARN), MaxResults: aws.Int32(100)}
-	seen := map[string]bool{}
+	seen := pageTokens{}
 	for page := 0; ; page++ {
+		if page == pointPages {
+			f.PointsNote = fmt.Sprintf("the table has more than %d recovery points: the last backup time is ListProtectedResources', whatever its status", pointPages*100)
+			return
+		}
 		r.mu.Lock()
 		spent := r.budget <= 0
 		if !spent {
 			r.budget--
 		}
 		r.mu.Unlock()
-		switch {
-		case spent:
+		if spent {
 			f.PointsNote = fmt.Sprintf("recovery point statuses not read: the account-region's budget of %d ListRecoveryPointsByResource calls (--backup-point-budget) was spent; the last backup time is ListProtectedResources', whatever its status", c.opts.PointBudget)
-			return
-		case page == pointPages:
-			f.PointsNote = fmt.Sprintf("the table has more than %d recovery points: the last backup time is ListProtectedResources', whatever its status", pointPages*100)
 			return
 		}
 		out, err := r.bk.ListRecoveryPointsByResource(ctx, in)
+		if err == nil {
+			err = seen.check("ListRecoveryPointsByResource", out.NextToken)
+		}
 		if err != nil {
 			e := readError("ListRecoveryPointsByResource", err)
 			addErr(f, e)
@@ -472,11 +481,9 @@ func (c *BackupCollector) points(ctx context.Context, r *backupRegion, tableARN 
 				all = append(all, pt{p.CreationDate.UTC(), string(p.Status)})
 			}
 		}
-		next := aws.ToString(out.NextToken)
-		if next == "" || seen[next] {
+		if aws.ToString(out.NextToken) == "" {
 			break
 		}
-		seen[next] = true
 		in.NextToken = out.NextToken
 	}
 	sort.Slice(all, func(i, j int) bool { return all[i].at.After(all[j].at) })
@@ -494,6 +501,25 @@ func (c *BackupCollector) points(ctx context.Context, r *backupRegion, tableARN 
 		}
 	}
 	f.Points = rp
+}
+
+// pageTokens guards a listing against a page token the service returns
+// twice: a loop. The SDK's StopOnDuplicateToken only catches a token equal
+// to the previous one, and then stops as if the list were complete; a
+// listing that goes round must end with an error instead, so that what it
+// could not read is said (a plan or a point on a later page), never guessed.
+type pageTokens map[string]bool
+
+func (s pageTokens) check(op string, next *string) error {
+	t := aws.ToString(next)
+	if t == "" {
+		return nil
+	}
+	if s[t] {
+		return fmt.Errorf("%s returned the page token %q twice: the listing is incomplete", op, t)
+	}
+	s[t] = true
+	return nil
 }
 
 func readError(op string, err error) model.ReadError {

@@ -138,10 +138,13 @@ func (e *Evaluator) exposure(at *time.Time) *float64 {
 	return &h
 }
 
-// covering is one selection that assigns the table.
+// covering is one selection that assigns the table; byType is true when it
+// assigns the DynamoDB type explicitly (a table ARN pattern), which AWS
+// Backup honours whatever the region's opt-in.
 type covering struct {
-	plan *model.BackupPlan
-	sel  *model.BackupSelection
+	plan   *model.BackupPlan
+	sel    *model.BackupSelection
+	byType bool
 }
 
 // judgeBackup judges f against the tier's backup policy: the block, the
@@ -156,12 +159,15 @@ func judgeBackup(bp *config.BackupPolicy, t *model.Table, f *model.BackupFacts, 
 	if f.OnDemandKnown {
 		b.OnDemandLatest = f.OnDemandLatest
 	}
-	covers, byType, maybe := cover(rb, t, b)
+	covers, maybe, undocumented := cover(rb, t, b)
 	if len(covers) == 0 {
 		switch {
 		case maybe:
 			b.Notes = append(b.Notes, "a selection looks at tags, and the table's tags could not be read")
 			return b, nil, model.ReasonTagsUnreadable
+		case len(undocumented) > 0:
+			b.Notes = append(b.Notes, undocumented...)
+			return b, nil, model.ReasonBackupUnreadable
 		case len(rb.PlanErrors) > 0:
 			b.Notes = append(b.Notes, "the backup plans could not all be read ("+readErrors(rb.PlanErrors)+"): no selection read covers the table")
 			return b, nil, model.ReasonBackupUnreadable
@@ -174,19 +180,33 @@ func judgeBackup(bp *config.BackupPolicy, t *model.Table, f *model.BackupFacts, 
 	}
 	// The region's settings are read (and shown) for tables a selection assigns.
 	b.OptIn, b.AdvancedFeatures = rb.OptIn, rb.AdvancedFeatures
-	b.Plans = planResults(covers, f.Vaults)
-	if !byType {
+	// sure back the table up; unsure may (selected by tags or "*", the
+	// opt-in unread); a selection by tags where the opt-in is off backs
+	// nothing up.
+	var sure, unsure []covering
+	var off []string
+	for _, c := range covers {
 		switch {
+		case c.byType || (rb.OptIn != nil && *rb.OptIn):
+			sure = append(sure, c)
 		case rb.OptIn == nil:
-			b.Notes = append(b.Notes, "the region's AWS Backup opt-in could not be read ("+readErrors(settingsErrors(rb))+")")
-			return b, nil, model.ReasonBackupUnreadable
-		case !*rb.OptIn:
-			b.Status = BackupNotCovered
-			b.Notes = append(b.Notes, "selected by tags or \"*\", and the region's AWS Backup opt-in for DynamoDB is off: nothing is backed up (a selection by DynamoDB ARN pattern would ignore the opt-in)")
-			return b, []model.Reason{model.ReasonBackupOptInDisabled}, ""
+			unsure = append(unsure, c)
+		default:
+			off = append(off, fmt.Sprintf("plan %s, selection %s selects it by tags or \"*\", and the region's AWS Backup opt-in for DynamoDB is off: its rules back nothing up", c.plan.Name, c.sel.Name))
 		}
 	}
+	b.Plans = planResults(append(slices.Clone(sure), unsure...), f.Vaults)
+	if len(sure) == 0 {
+		if rb.OptIn == nil {
+			b.Notes = append(b.Notes, "the region's AWS Backup opt-in could not be read ("+readErrors(settingsErrors(rb))+")")
+			return b, nil, model.ReasonBackupUnreadable
+		}
+		b.Status = BackupNotCovered
+		b.Notes = append(b.Notes, "selected by tags or \"*\", and the region's AWS Backup opt-in for DynamoDB is off: nothing is backed up (a selection by DynamoDB ARN pattern would ignore the opt-in)")
+		return b, []model.Reason{model.ReasonBackupOptInDisabled}, ""
+	}
 	b.Status = BackupCovered
+	b.Notes = append(b.Notes, off...)
 	var reasons []model.Reason
 	var unknown model.Reason
 	add := func(r model.Reason, note string) {
@@ -197,24 +217,78 @@ func judgeBackup(bp *config.BackupPolicy, t *model.Table, f *model.BackupFacts, 
 			b.Notes = append(b.Notes, note)
 		}
 	}
-	if keep, ok := longestRetention(covers); bp.MinRetentionDays > 0 && ok && keep < bp.MinRetentionDays {
-		add(model.ReasonBackupRetentionBelowMinimum, fmt.Sprintf("the longest retention of a covering rule is %d days, below the %d days required", keep, bp.MinRetentionDays))
+	// A failure of the rules that surely back the table up is only known
+	// when nothing unread could make it good: a selection that may back it
+	// up (opt-in unread), or a plan that could not be read.
+	sureRes, allRes := planResults(sure, f.Vaults), b.Plans
+	check := func(r model.Reason, c func([]BackupPlanResult) (outcome, string)) {
+		o, note := c(sureRes)
+		switch {
+		case o == pass:
+			return
+		case o == unread:
+			unknown = model.ReasonBackupUnreadable
+			b.Notes = append(b.Notes, note)
+			return
+		case o == fail && len(unsure) > 0:
+			if o2, _ := c(allRes); o2 != fail && o2 != failSure {
+				unknown = model.ReasonBackupUnreadable
+				b.Notes = append(b.Notes, note+"; a selection by tags may meet it, and the region's AWS Backup opt-in could not be read ("+readErrors(settingsErrors(rb))+")")
+				return
+			}
+		}
+		if o == fail && len(rb.PlanErrors) > 0 {
+			unknown = model.ReasonBackupUnreadable
+			b.Notes = append(b.Notes, note+"; a plan that could not be read ("+readErrors(rb.PlanErrors)+") may meet it")
+			return
+		}
+		if o == fail && len(undocumented) > 0 {
+			unknown = model.ReasonBackupUnreadable
+			b.Notes = append(b.Notes, note+"; a selection whose answer cannot be told may meet it ("+strings.Join(undocumented, "; ")+")")
+			return
+		}
+		add(r, note)
+	}
+	if bp.MinRetentionDays > 0 {
+		check(model.ReasonBackupRetentionBelowMinimum, func(ps []BackupPlanResult) (outcome, string) {
+			keep, ok := longestRetention(ps)
+			if !ok || keep >= bp.MinRetentionDays {
+				return pass, ""
+			}
+			return fail, fmt.Sprintf("the longest retention of a covering rule is %d days, below the %d days required", keep, bp.MinRetentionDays)
+		})
 	}
 	if !judgePoint(bp, f, now, b, add) {
 		unknown = model.ReasonBackupUnreadable
 	}
-	if bp.RequireVaultLock && !judgeVaultLock(b, add) {
-		unknown = model.ReasonBackupUnreadable
+	if bp.RequireVaultLock {
+		check(model.ReasonBackupVaultUnlocked, judgeVaultLock)
 	}
 	if bp.CopyToRegion != "" || bp.CopyToAccount != "" {
-		judgeCopies(bp, b, add)
+		check(model.ReasonBackupCopyMissing, func(ps []BackupPlanResult) (outcome, string) { return judgeCopies(bp, b.AdvancedFeatures, ps) })
 	}
 	return b, reasons, unknown
 }
 
+// outcome is a check of the covering rules.
+type outcome int
+
+const (
+	pass outcome = iota
+	// fail: these rules fail it (other rules might not).
+	fail
+	// failSure: it fails whatever the rules (a region setting).
+	failSure
+	// unread: it could not be told.
+	unread
+)
+
 // cover evaluates every selection of the account-region for t, noting in b
-// why selections that look meant for it do not select it.
-func cover(rb *model.RegionBackup, t *model.Table, b *BackupResult) (covers []covering, byType, maybe bool) {
+// why selections that look meant for it do not select it; maybe is true
+// when a selection's answer depends on tags that could not be read, and
+// undocumented says which answers turn on what AWS does not document
+// (backupsel.Undocumented).
+func cover(rb *model.RegionBackup, t *model.Table, b *BackupResult) (covers []covering, maybe bool, undocumented []string) {
 	res := backupsel.TableResource(t)
 	for i := range rb.Plans {
 		p := &rb.Plans[i]
@@ -223,10 +297,13 @@ func cover(rb *model.RegionBackup, t *model.Table, b *BackupResult) (covers []co
 			ev := backupsel.Evaluate(*s, res)
 			switch ev.Match {
 			case backupsel.Yes:
-				covers = append(covers, covering{p, s})
-				byType = byType || ev.ByType
+				covers = append(covers, covering{p, s, ev.ByType})
 			case backupsel.Unknown:
-				maybe = true
+				if u := backupsel.Undocumented(*s); res.TagsKnown && len(u) > 0 {
+					undocumented = append(undocumented, fmt.Sprintf("plan %s, selection %s: whether it selects the table cannot be told: %s", p.Name, s.Name, strings.Join(u, "; ")))
+				} else {
+					maybe = true
+				}
 			default:
 				for _, x := range backupsel.Explain(*s, res, t.Name) {
 					b.Excluded = append(b.Excluded, fmt.Sprintf("plan %s, selection %s: %s", p.Name, s.Name, x))
@@ -234,12 +311,12 @@ func cover(rb *model.RegionBackup, t *model.Table, b *BackupResult) (covers []co
 			}
 		}
 	}
-	return covers, byType, maybe
+	return covers, maybe, undocumented
 }
 
 // planResults lists the rules of the covering plans, sorted.
 func planResults(covers []covering, vaults map[string]model.BackupVault) []BackupPlanResult {
-	var out []BackupPlanResult
+	out := []BackupPlanResult{}
 	for _, c := range covers {
 		for _, rule := range c.plan.Rules {
 			pr := BackupPlanResult{Plan: c.plan.Name, PlanID: c.plan.ID, Selection: c.sel.Name, Rule: rule.Name, Schedule: rule.Schedule,
@@ -272,14 +349,12 @@ func days(n int) *int {
 
 // longestRetention is the longest DeleteAfterDays of the covering rules
 // (ok false: some rule never deletes, which meets any minimum).
-func longestRetention(covers []covering) (keep int, ok bool) {
-	for _, c := range covers {
-		for _, r := range c.plan.Rules {
-			if r.DeleteAfterDays <= 0 {
-				return 0, false
-			}
-			keep = max(keep, r.DeleteAfterDays)
+func longestRetention(ps []BackupPlanResult) (keep int, ok bool) {
+	for _, p := range ps {
+		if p.RetentionDays == nil {
+			return 0, false
 		}
+		keep = max(keep, *p.RetentionDays)
 	}
 	return keep, true
 }
@@ -319,42 +394,43 @@ func judgePoint(bp *config.BackupPolicy, f *model.BackupFacts, now time.Time, b 
 	return true
 }
 
-// judgeVaultLock wants a locked vault among the covering rules; false when
+// judgeVaultLock wants a locked vault among the covering rules; unread when
 // none is known locked and some vault could not be read.
-func judgeVaultLock(b *BackupResult, add func(model.Reason, string)) bool {
-	unread := false
-	for _, p := range b.Plans {
+func judgeVaultLock(ps []BackupPlanResult) (outcome, string) {
+	unknown := false
+	for _, p := range ps {
 		switch {
 		case p.VaultLocked == nil:
-			unread = true
+			unknown = true
 		case *p.VaultLocked:
-			return true
+			return pass, ""
 		}
 	}
-	if unread {
-		b.Notes = append(b.Notes, "a covering rule's vault could not be read, and no other is locked")
-		return false
+	if unknown {
+		return unread, "a covering rule's vault could not be read, and no other is locked"
 	}
-	add(model.ReasonBackupVaultUnlocked, "require_vault_lock: no covering rule's vault is locked")
-	return true
+	return fail, "require_vault_lock: no covering rule's vault is locked"
 }
 
 // judgeCopies wants a covering rule that copies to copy_to_region /
 // copy_to_account, in a region whose advanced features (which DynamoDB
 // copies need) are on.
-func judgeCopies(bp *config.BackupPolicy, b *BackupResult, add func(model.Reason, string)) {
+func judgeCopies(bp *config.BackupPolicy, advanced *bool, ps []BackupPlanResult) (outcome, string) {
 	want := strings.Trim(bp.CopyToRegion+" "+bp.CopyToAccount, " ")
-	for _, p := range b.Plans {
+	for _, p := range ps {
 		for _, c := range p.Copies {
 			if (bp.CopyToRegion == "" || c.Region == bp.CopyToRegion) && (bp.CopyToAccount == "" || c.Account == bp.CopyToAccount) {
-				if b.AdvancedFeatures != nil && !*b.AdvancedFeatures {
-					add(model.ReasonBackupCopyMissing, "rule "+p.Rule+" copies to "+want+", but the region's advanced features for DynamoDB are off, and DynamoDB copies need them")
+				switch {
+				case advanced == nil:
+					return unread, "rule " + p.Rule + " copies to " + want + ", and the region's advanced features for DynamoDB, which DynamoDB copies need, could not be read"
+				case !*advanced:
+					return failSure, "rule " + p.Rule + " copies to " + want + ", but the region's advanced features for DynamoDB are off, and DynamoDB copies need them"
 				}
-				return
+				return pass, ""
 			}
 		}
 	}
-	add(model.ReasonBackupCopyMissing, "no covering rule copies recovery points to "+want)
+	return fail, "no covering rule copies recovery points to " + want
 }
 
 // countList is "1 PARTIAL, 2 EXPIRED" (sorted by status), or "".

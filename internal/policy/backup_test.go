@@ -178,6 +178,9 @@ func TestWithBackup(t *testing.T) {
 			if c.note != "" && (r.Backup == nil || !strings.Contains(strings.Join(r.Backup.Notes, "\n"), c.note)) {
 				t.Errorf("notes lack %q: %+v", c.note, r.Backup)
 			}
+			if b := r.Backup; b != nil && (b.Plans == nil || b.Notes == nil || b.Excluded == nil) {
+				t.Errorf("arrays are never null in the JSON: %+v", b)
+			}
 		})
 	}
 }
@@ -221,9 +224,125 @@ func TestTallyBackupKPIs(t *testing.T) {
 		k.Add(table("x"), Result{Verdict: model.NonCompliant, Backup: &BackupResult{Status: st, MonthlyCostUSD: 1.005}}, 0)
 	}
 	k.Add(table("y"), Result{Verdict: model.Exempt, Backup: &BackupResult{Status: BackupNotCovered}}, 0)
+	// A SKIPPED table (CREATING, DELETING…) keeps its verdict whatever its
+	// backups, as an EXEMPT one does: it is in neither KPI.
+	k.Add(table("w", func(tb *model.Table) { tb.Status = "DELETING" }), Result{Verdict: model.Skipped, Backup: &BackupResult{Status: BackupNotCovered, MonthlyCostUSD: 1}}, 0)
 	k.Add(table("z"), Result{Verdict: model.Compliant}, 0)
 	s := k.Summary(true)
 	if s.BackupRequiredTables != 4 || s.BackupCoveredTables != 2 || s.BackupRequiredUncovered != 1 || s.BackupMonthlyCostUSD != 4.02 {
 		t.Errorf("KPIs: %+v", s)
+	}
+}
+
+// TestWithBackupNoGuessFromPartialFacts: a failure that another selection
+// could make good (a longer rule, a locked vault, a copy) is only known
+// when every selection that might cover the table was read and takes
+// effect. A plan that could not be read, a tag selection whose region
+// opt-in is unread, or the region's advanced features unread for a copy
+// make the table UNKNOWN, never NON_COMPLIANT on a guess; and a tag
+// selection where the opt-in is off backs nothing up, so its rules count
+// for nothing.
+func TestWithBackupNoGuessFromPartialFacts(t *testing.T) {
+	cfg, err := config.Parse("p.yaml", []byte(backupPolicyYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := New(cfg, now)
+	prod := func(tb *model.Table) {
+		tb.Tags = map[string]string{"env": "prod"}
+		tb.PITR = model.PITR{Known: true, Enabled: true, RecoveryPeriodDays: 35, LatestRestorable: at(0.1)}
+	}
+	// byARN adds plan "by-arn" selecting the ledger table by its ARN, with
+	// a 30-day rule into the unlocked vault "open" and no copy.
+	byARN := func(f *model.BackupFacts) {
+		f.Region.Plans = append(f.Region.Plans, model.BackupPlan{ID: "p9", Name: "by-arn",
+			Rules:      []model.BackupRule{{Name: "short", Schedule: "cron(0 5 ? * * *)", Vault: "open", DeleteAfterDays: 30}},
+			Selections: []model.BackupSelection{{ID: "s9", Name: "ledger", Resources: []string{"arn:aws:dynamodb:us-east-1:111111111111:table/ledger"}}}})
+	}
+	onlyByARN := func(f *model.BackupFacts) { f.Region.Plans = f.Region.Plans[:0]; byARN(f) }
+	optInUnread := func(f *model.BackupFacts) {
+		f.Region.OptIn = nil
+		f.Region.SettingsError = &model.ReadError{Op: "DescribeRegionSettings", Code: "AccessDeniedException"}
+	}
+	planUnread := func(f *model.BackupFacts) {
+		f.Region.PlanErrors = []model.ReadError{{Op: "GetBackupPlan", Code: "ThrottlingException", Reason: model.ReasonThrottled}}
+	}
+	cases := []struct {
+		name    string
+		facts   *model.BackupFacts
+		verdict model.Verdict
+		reasons []model.Reason
+		plans   []string
+		note    string
+	}{
+		{name: "all read: the 30-day rule fails on its own", facts: facts(region(true), onlyByARN), verdict: model.NonCompliant,
+			reasons: []model.Reason{model.ReasonBackupRetentionBelowMinimum, model.ReasonBackupVaultUnlocked, model.ReasonBackupCopyMissing}, plans: []string{"by-arn"}},
+		{name: "a plan unread may hold the longer rule, the locked vault, the copy", facts: facts(region(true), onlyByARN, planUnread),
+			verdict: model.Unknown, reasons: []model.Reason{model.ReasonBackupUnreadable}, plans: []string{"by-arn"}, note: "GetBackupPlan: ThrottlingException"},
+		{name: "a plan unread does not hide a stale point", facts: facts(region(true), onlyByARN, planUnread, func(f *model.BackupFacts) { f.LastBackup = at(100) }),
+			verdict: model.NonCompliant, reasons: []model.Reason{model.ReasonBackupStale, model.ReasonBackupUnreadable}, plans: []string{"by-arn"}},
+		{name: "opt-in off: the tag selection's 400-day rule backs nothing up", facts: facts(region(false), byARN), verdict: model.NonCompliant,
+			reasons: []model.Reason{model.ReasonBackupRetentionBelowMinimum, model.ReasonBackupVaultUnlocked, model.ReasonBackupCopyMissing}, plans: []string{"by-arn"}, note: "opt-in"},
+		{name: "opt-in unread: the tag selection may back it up", facts: facts(region(true), byARN, optInUnread), verdict: model.Unknown,
+			reasons: []model.Reason{model.ReasonBackupUnreadable}, plans: []string{"by-arn", "daily"}, note: "DescribeRegionSettings"},
+		{name: "opt-in unread: both rules are short", facts: facts(region(true), byARN, optInUnread, func(f *model.BackupFacts) {
+			f.Region.Plans[0].Rules[0].DeleteAfterDays = 300
+		}), verdict: model.NonCompliant, reasons: []model.Reason{model.ReasonBackupRetentionBelowMinimum, model.ReasonBackupUnreadable},
+			plans: []string{"by-arn", "daily"}, note: "DescribeRegionSettings"},
+		{name: "a copy, advanced features unread", facts: facts(region(true), func(f *model.BackupFacts) {
+			f.Region.AdvancedFeatures = nil
+		}), verdict: model.Unknown, reasons: []model.Reason{model.ReasonBackupUnreadable}, plans: []string{"daily"}, note: "advanced features"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tb := table("ledger", prod)
+			r := ev.WithBackup(tb, ev.Evaluate(tb), c.facts)
+			if r.Verdict != c.verdict || !slices.Equal(r.Reasons, c.reasons) {
+				t.Errorf("verdict %s %v, want %s %v (notes %v)", r.Verdict, r.Reasons, c.verdict, c.reasons, r.Backup.Notes)
+			}
+			var plans []string
+			for _, p := range r.Backup.Plans {
+				plans = append(plans, p.Plan)
+			}
+			if r.Backup.Status != BackupCovered || !slices.Equal(plans, c.plans) {
+				t.Errorf("status %s, plans %v, want COVERED by %v", r.Backup.Status, plans, c.plans)
+			}
+			if c.note != "" && !strings.Contains(strings.Join(r.Backup.Notes, "\n"), c.note) {
+				t.Errorf("notes lack %q: %v", c.note, r.Backup.Notes)
+			}
+		})
+	}
+}
+
+// TestWithBackupQuestionMark: a selection whose answer turns on a `?`
+// (not a documented wildcard) is unknown, and says so: not
+// tags_unreadable when the tags were read.
+func TestWithBackupQuestionMark(t *testing.T) {
+	cfg, err := config.Parse("p.yaml", []byte(backupPolicyYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := New(cfg, now)
+	tb := table("ledger", func(tb *model.Table) {
+		tb.Tags = map[string]string{"env": "prod"}
+		tb.PITR = model.PITR{Known: true, Enabled: true, RecoveryPeriodDays: 35, LatestRestorable: at(0.1)}
+	})
+	rb := region(true)
+	rb.Plans = rb.Plans[2:]
+	rb.Plans[0].Selections[0].Resources = []string{"arn:aws:dynamodb:*:*:table/ledge?"}
+	r := ev.WithBackup(tb, ev.Evaluate(tb), facts(rb))
+	if r.Verdict != model.Unknown || !slices.Equal(r.Reasons, []model.Reason{model.ReasonBackupUnreadable}) || r.Backup.Status != BackupUnknown ||
+		!strings.Contains(strings.Join(r.Backup.Notes, "\n"), `"?"`) {
+		t.Errorf("verdict %s %v, backup %+v", r.Verdict, r.Reasons, r.Backup)
+	}
+	// Covered by a 30-day rule; the ? selection's 30-day rule… and the
+	// daily plan's 400-day one, selected by "ledge?" too: unknown.
+	rb = region(true)
+	rb.Plans[0].Selections[0] = model.BackupSelection{ID: "s1", Name: "q", Resources: []string{"arn:aws:dynamodb:*:*:table/ledge?"}}
+	rb.Plans = append(rb.Plans, model.BackupPlan{ID: "p9", Name: "short", Rules: []model.BackupRule{{Name: "r", Vault: "locked", DeleteAfterDays: 30,
+		Copies: rb.Plans[0].Rules[0].Copies}}, Selections: []model.BackupSelection{{ID: "s9", Name: "exact", Resources: []string{"arn:aws:dynamodb:*:*:table/ledger"}}}})
+	r = ev.WithBackup(tb, ev.Evaluate(tb), facts(rb))
+	if r.Verdict != model.Unknown || !slices.Equal(r.Reasons, []model.Reason{model.ReasonBackupUnreadable}) || r.Backup.Status != BackupCovered {
+		t.Errorf("covered by a short rule beside a ? selection: verdict %s %v, backup %+v", r.Verdict, r.Reasons, r.Backup)
 	}
 }

@@ -17,7 +17,7 @@ type Summary struct {
 	PITRMonthlyCostUSD float64                 `json:"pitr_monthly_cost_usd"`
 	CoverageComplete   bool                    `json:"coverage_complete"`
 	// AWS Backup (issue 12): tables whose tier requires backups (not
-	// exempt), those a plan covers (status COVERED), those it does not
+	// exempt, not skipped), those a plan covers (status COVERED), those it does not
 	// (NOT_COVERED; UNKNOWN ones are in neither), and the estimated storage
 	// of their recovery points per month.
 	BackupRequiredTables    int     `json:"backup_required_tables"`
@@ -94,15 +94,18 @@ func (k *Tally) Add(t *model.Table, r Result, monthlyCost float64) {
 	gap, pitr := CostShares(r.Verdict, r.Reasons, t.PITR.Known && t.PITR.Enabled, monthlyCost)
 	s.GapMonthlyCostUSD += gap
 	s.PITRMonthlyCostUSD += pitr
-	if r.Backup != nil && r.Verdict != model.Exempt {
-		s.AddBackup(r.Backup.Status, r.Backup.MonthlyCostUSD)
-	}
+	s.AddBackup(r.Verdict, r.Backup)
 }
 
-// AddBackup counts one table that requires AWS Backup, with its status and
-// backup cost: the one place these rules live (the live tally and the merge
-// of shards use it).
-func (s *Summary) AddBackup(status string, monthlyCost float64) {
+// AddBackup counts one table whose tier requires AWS Backup (b nil: it
+// does not), with its status and backup cost: the one place these rules
+// live (the live tally and the merge of shards use it). EXEMPT and SKIPPED
+// tables keep their verdict whatever their backups: they are not counted.
+func (s *Summary) AddBackup(v model.Verdict, b *BackupResult) {
+	if b == nil || v == model.Exempt || v == model.Skipped {
+		return
+	}
+	status, monthlyCost := b.Status, b.MonthlyCostUSD
 	s.BackupRequiredTables++
 	switch status {
 	case BackupCovered:

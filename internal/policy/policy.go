@@ -121,6 +121,12 @@ func (e *Evaluator) Evaluate(t *model.Table) Result {
 
 func (e *Evaluator) evaluatePITR(t *model.Table) Result {
 	r := Result{Tier: e.TierOf(t), Owner: e.OwnerOf(t)}
+	if !t.TagsKnown {
+		// Said on every path (EXEMPT, SKIPPED, UNKNOWN too): what reads the
+		// result later (the proof of `backup plan`) must not take the empty
+		// tag set, or the tier it gives, for facts.
+		r.Notes = append(r.Notes, string(model.ReasonTagsUnreadable))
+	}
 	if ex := e.exemptionFor(t); ex != nil {
 		r.Exemption = ex
 		if !ex.Expired {
@@ -150,7 +156,6 @@ func (e *Evaluator) evaluatePITR(t *model.Table) Result {
 		r.Notes = append(r.Notes, string(model.ReasonTableNotActive))
 	}
 	if !t.TagsKnown {
-		r.Notes = append(r.Notes, string(model.ReasonTagsUnreadable))
 		if !e.sameOutcome(e.possibleTiers(t), t) {
 			// The tier, and with it the verdict, depends on tags that could not
 			// be read: say so rather than judge an empty tag set (issue 9 #4).

@@ -65,9 +65,9 @@ func (t *Table) BackupMonthly(region string, billableBytes int64, rules []Backup
 
 // RunsPerDay reads how many times a day a rule's ScheduleExpression runs:
 // rate(N minutes|hours|days) or cron(minutes hours day-of-month month
-// day-of-week year), averaged over a week (MON-FRI is 5/7 a day) or a month
-// (a day of the month is 1/30). ok is false, and 1 is returned, when the
-// expression cannot be read.
+// day-of-week year), averaged over a week (MON-FRI is 5/7 a day), a month
+// (a day of the month is 1/30) and a year (JAN-JUN is 6/12). ok is false,
+// and 1 is returned, when the expression cannot be read (or names years).
 func RunsPerDay(schedule string) (runs float64, ok bool) {
 	s := strings.TrimSpace(schedule)
 	switch {
@@ -96,8 +96,11 @@ func RunsPerDay(schedule string) (runs float64, ok bool) {
 		mins, ok1 := cronCount(f[0], 0, 59, nil)
 		hours, ok2 := cronCount(f[1], 0, 23, nil)
 		days, ok3 := dayShare(f[2], f[4])
-		if ok1 && ok2 && ok3 {
-			return float64(mins*hours) * days, true
+		months, ok4 := cronCount(f[3], 1, 12, monthNames)
+		// A year field other than * runs in some years only: its share of
+		// the cost cannot be told from the expression alone.
+		if ok1 && ok2 && ok3 && ok4 && f[5] == "*" {
+			return float64(mins*hours) * days * float64(months) / 12, true
 		}
 	}
 	return 1, false
@@ -123,6 +126,8 @@ func dayShare(dom, dow string) (float64, bool) {
 }
 
 var weekdays = map[string]int{"SUN": 1, "MON": 2, "TUE": 3, "WED": 4, "THU": 5, "FRI": 6, "SAT": 7}
+
+var monthNames = map[string]int{"JAN": 1, "FEB": 2, "MAR": 3, "APR": 4, "MAY": 5, "JUN": 6, "JUL": 7, "AUG": 8, "SEP": 9, "OCT": 10, "NOV": 11, "DEC": 12}
 
 // cronCount is how many values of [lo, hi] a cron field selects: *, N,
 // N-M, and /STEP on either, comma-separated; names maps day names.

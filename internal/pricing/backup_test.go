@@ -21,6 +21,11 @@ func TestRunsPerDay(t *testing.T) {
 		{"cron(0 5 ? * SUN *)", 1.0 / 7, true},
 		{"cron(0 5 1 * ? *)", 1.0 / 30, true},
 		{"cron(0 5 L * ? *)", 1.0 / 30, true},
+		// The month field counts too: a quarterly rule runs 4 days a year.
+		{"cron(0 5 1 1,4,7,10 ? *)", 4.0 / 12 / 30, true},
+		{"cron(0 5 ? JAN-JUN MON *)", 6.0 / 12 / 7, true},
+		{"cron(0 5 ? * * 2027)", 1, false}, // a year: unknown share
+		{"cron(0 5 ? 13 * *)", 1, false},
 		{"rate(1 day)", 1, true},
 		{"rate(12 hours)", 2, true},
 		{"rate(7 days)", 1.0 / 7, true},

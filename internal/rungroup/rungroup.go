@@ -140,9 +140,7 @@ func Merge(parts []Part) (*report.Audit, error) {
 		gap, pitr := policy.CostShares(t.Verdict, t.Reasons, t.PITR.Status == "ENABLED", t.PITRMonthlyCostUSD)
 		sum.GapMonthlyCostUSD += gap
 		sum.PITRMonthlyCostUSD += pitr
-		if t.Backup != nil && t.Verdict != model.Exempt {
-			sum.AddBackup(t.Backup.Status, t.Backup.MonthlyCostUSD)
-		}
+		sum.AddBackup(t.Verdict, t.Backup)
 	}
 	if dup := duplicateTable(out.Tables); dup != "" {
 		return nil, fmt.Errorf("table %s appears in two shards: the shards were not split by the same rule (use --shard K/N of one pitrguard version for every shard)", dup)

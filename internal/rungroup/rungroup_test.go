@@ -207,10 +207,10 @@ func TestMergeBackupKPIs(t *testing.T) {
 	if s.BackupRequiredTables != 4 || s.BackupCoveredTables != 2 || s.BackupRequiredUncovered != 1 || s.BackupMonthlyCostUSD != 2.01 {
 		t.Errorf("backup KPIs: required %d covered %d uncovered %d cost %v", s.BackupRequiredTables, s.BackupCoveredTables, s.BackupRequiredUncovered, s.BackupMonthlyCostUSD)
 	}
-	a.Audit.Summary.AddBackup(policy.BackupCovered, 1.004)
-	a.Audit.Summary.AddBackup(policy.BackupNotCovered, 0)
-	b.Audit.Summary.AddBackup(policy.BackupCovered, 1.004)
-	b.Audit.Summary.AddBackup(policy.BackupUnknown, 0)
+	a.Audit.Summary.AddBackup(model.Compliant, &policy.BackupResult{Status: policy.BackupCovered, MonthlyCostUSD: 1.004})
+	a.Audit.Summary.AddBackup(model.NonCompliant, &policy.BackupResult{Status: policy.BackupNotCovered})
+	b.Audit.Summary.AddBackup(model.Compliant, &policy.BackupResult{Status: policy.BackupCovered, MonthlyCostUSD: 1.004})
+	b.Audit.Summary.AddBackup(model.Unknown, &policy.BackupResult{Status: policy.BackupUnknown})
 	got := SumSummaries([]policy.Summary{a.Audit.Summary, b.Audit.Summary}, true)
 	if got.BackupRequiredTables != 4 || got.BackupCoveredTables != 2 || got.BackupRequiredUncovered != 1 || got.BackupMonthlyCostUSD != 2.01 {
 		t.Errorf("SumSummaries backup KPIs: required %d covered %d uncovered %d cost %v", got.BackupRequiredTables, got.BackupCoveredTables, got.BackupRequiredUncovered, got.BackupMonthlyCostUSD)
