@@ -22,6 +22,8 @@ var htmlTemplate = template.Must(template.New("report").Funcs(template.FuncMap{
 		}
 		return *p
 	},
+	// The plot area of a chart, and where its y labels end.
+	"plotLeft": func() int { return padL }, "plotRight": func() int { return chartW - padR }, "labelRight": func() int { return padL - 4 },
 	"kpi": func(name, label, text string, v any) kpiCard {
 		return kpiCard{Name: name, Label: label, Text: text, Value: kpiValue(v)}
 	},

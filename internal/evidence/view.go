@@ -56,6 +56,9 @@ func secs(v *float64) string {
 	if v == nil {
 		return NotMeasured
 	}
+	if *v < 10 { // a restore of a small table (or in an emulator) takes well under a second
+		return fmt.Sprintf("%.2f s", *v)
+	}
 	return fmt.Sprintf("%.1f s", *v)
 }
 
@@ -136,7 +139,7 @@ func kpiValue(v any) string {
 // Chart geometry (SVG user units).
 const (
 	chartW, chartH         = 640, 180
-	padL, padR, padT, padB = 48, 12, 12, 28
+	padL, padR, padT, padB = 72, 12, 12, 28 // padL holds a y label such as "$22924.00"
 )
 
 type chart struct {
